@@ -1,0 +1,47 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck unit bench bench-quality bench-templates clean golden
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/runbook deployment lambda --root sample_observations
+	@echo
+	@echo "----- first screen of the runbook -----"
+	@head -n 40 "$$(ls -1 sample_observations/runbooks/*-deployment-lambda.md | tail -n 1)"
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+golden: $(STAMP)
+	$(BIN)/pytest tests/test_golden.py --update-golden
+
+bench: bench-quality bench-templates
+
+bench-quality: $(STAMP)
+	$(BIN)/python -m benchmarks.quality
+
+bench-templates: $(STAMP)
+	$(BIN)/python -m benchmarks.templates
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,249 @@
+"""Many runs' command sequences → ordered consensus columns: a progressive multiple sequence alignment.
+
+Each run is cleaned first (noise out, failed-then-retried commands lifted out as retry episodes), commands
+get key ids (same step = same masked command), runs are aligned one by one to a growing profile by longest
+common subsequence, and columns of the same command that never share a run (independent steps done in
+another order) are merged. A command seen twice in the same runs (check before and after) stays two columns.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from runbook_synth.models import CommandRun
+from runbook_synth.normalize import command_key
+from runbook_synth.shell import is_noise
+
+_MERGE_DISTANCE = 4
+
+
+@dataclass(frozen=True)
+class RetryEpisode:
+    """A command failed, other commands ran, and the same command then succeeded."""
+
+    run: int
+    failed: CommandRun
+    fixes: tuple[CommandRun, ...]
+    retry: CommandRun
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    run: int
+    commands: tuple[CommandRun, ...]
+    episodes: tuple[RetryEpisode, ...]
+    unretried_failures: tuple[CommandRun, ...]
+    noise: tuple[CommandRun, ...]
+
+
+@dataclass(frozen=True)
+class Member:
+    run: int
+    position: int
+    command: CommandRun
+
+
+@dataclass(frozen=True)
+class Column:
+    key_id: int
+    members: tuple[Member, ...]
+
+    @property
+    def runs(self) -> frozenset[int]:
+        return frozenset(member.run for member in self.members)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    columns: tuple[Column, ...]
+    run_count: int
+    keys: tuple[str, ...]
+    """Representative key text of each key id."""
+
+
+class KeyIndex:
+    """Gives similar command keys one id: exact masked keys first, then fuzzy within the same program."""
+
+    def __init__(self, threshold: float = 90.0) -> None:
+        self.threshold = threshold
+        self.keys: list[str] = []
+        self._exact: dict[str, int] = {}
+
+    def id_of(self, command: str) -> int:
+        key = command_key(command)
+        if key in self._exact:
+            return self._exact[key]
+        head = key.split()[:2]
+        for index, known in enumerate(self.keys):
+            if known.split()[:2] == head and fuzz.ratio(key, known) >= self.threshold:
+                self._exact[key] = index
+                return index
+        self.keys.append(key)
+        self._exact[key] = len(self.keys) - 1
+        return len(self.keys) - 1
+
+
+def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> PreparedRun:
+    """Lift out noise, retry episodes (fail → fixes → same command succeeds) and unretried failures."""
+    kept: list[CommandRun] = []
+    noise: list[CommandRun] = []
+    for command in commands:
+        (noise if is_noise(command.command) else kept).append(command)
+    episodes: list[RetryEpisode] = []
+    unretried: list[CommandRun] = []
+    result: list[CommandRun] = []
+    index = 0
+    while index < len(kept):
+        command = kept[index]
+        if not command.failed:
+            result.append(command)
+            index += 1
+            continue
+        key_id = keys.id_of(command.command)
+        retry_at = next(
+            (
+                later
+                for later in range(index + 1, len(kept))
+                if not kept[later].failed and keys.id_of(kept[later].command) == key_id
+            ),
+            None,
+        )
+        if retry_at is None:
+            unretried.append(command)
+            index += 1
+            continue
+        fixes = tuple(fix for fix in kept[index + 1 : retry_at] if keys.id_of(fix.command) != key_id)
+        episodes.append(RetryEpisode(run, command, fixes, kept[retry_at]))
+        index = retry_at
+    return PreparedRun(run, tuple(result), tuple(episodes), tuple(unretried), tuple(noise))
+
+
+def _lcs_pairs(profile: Sequence[int], sequence: Sequence[int]) -> list[tuple[int, int]]:
+    """Matched (profile index, sequence index) pairs of a longest common subsequence; ties keep early."""
+    rows, cols = len(profile), len(sequence)
+    table = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, -1, -1):
+        row, below = table[i], table[i + 1]
+        for j in range(cols - 1, -1, -1):
+            row[j] = below[j + 1] + 1 if profile[i] == sequence[j] else max(below[j], row[j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < rows and j < cols:
+        if profile[i] == sequence[j]:
+            pairs.append((i, j))
+            i += 1
+            j += 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _add_run(profile: list[list[Member]], profile_ids: list[int], run: int, ids: list[int], commands: Sequence[CommandRun]) -> None:
+    pairs = _lcs_pairs(profile_ids, ids)
+    new_profile: list[list[Member]] = []
+    new_ids: list[int] = []
+    previous_i, previous_j = 0, 0
+    for i, j in [*pairs, (len(profile), len(ids))]:
+        for k in range(previous_i, i):
+            new_profile.append(profile[k])
+            new_ids.append(profile_ids[k])
+        for k in range(previous_j, j):
+            new_profile.append([Member(run, k, commands[k])])
+            new_ids.append(ids[k])
+        if i < len(profile):
+            new_profile.append([*profile[i], Member(run, j, commands[j])])
+            new_ids.append(profile_ids[i])
+        previous_i, previous_j = i + 1, j + 1
+    profile[:] = new_profile
+    profile_ids[:] = new_ids
+
+
+def _seed_order(sequences: list[list[int]]) -> list[int]:
+    """Start from the run most like the others (the medoid), then add runs by likeness to it."""
+    count = len(sequences)
+    sample = list(range(min(count, 40)))
+    best, best_score = 0, -1
+    for candidate in sample:
+        score = sum(len(_lcs_pairs(sequences[candidate], sequences[other])) for other in sample if other != candidate)
+        if score > best_score:
+            best, best_score = candidate, score
+    rest = [index for index in range(count) if index != best]
+    seed = sequences[best]
+    rest.sort(key=lambda index: (-len(_lcs_pairs(seed, sequences[index])), index))
+    return [best, *rest]
+
+
+def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:
+    """The progressive alignment of all runs, with reordered columns merged."""
+    sequences = [[keys.id_of(command.command) for command in run.commands] for run in runs]
+    profile: list[list[Member]] = []
+    profile_ids: list[int] = []
+    if runs:
+        for index in _seed_order(sequences):
+            _add_run(profile, profile_ids, runs[index].run, sequences[index], runs[index].commands)
+    columns = [Column(key_id, tuple(members)) for key_id, members in zip(profile_ids, profile, strict=True)]
+    columns = _merge_reordered(columns)
+    return Alignment(tuple(columns), len(runs), tuple(keys.keys))
+
+
+def _merge_reordered(columns: list[Column]) -> list[Column]:
+    """Merge columns of one command that never share a run and stand close: the same step, reordered."""
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(columns)):
+            for j in range(i + 1, min(len(columns), i + 1 + _MERGE_DISTANCE)):
+                a, b = columns[i], columns[j]
+                if a.key_id != b.key_id or a.runs & b.runs:
+                    continue
+                keep, drop = (i, j) if len(a.members) >= len(b.members) else (j, i)
+                combined = Column(a.key_id, tuple(sorted(a.members + b.members, key=lambda m: (m.run, m.position))))
+                columns[keep] = combined
+                del columns[drop]
+                merged = True
+                break
+            if merged:
+                break
+    return columns
+
+
+def group_columns(columns: Sequence[Column]) -> list[list[Column]]:
+    """Consecutive columns whose commands were run together (one tool call, one operation) share a step."""
+    groups: list[list[Column]] = []
+    for column in columns:
+        if groups and _ran_together(groups[-1][-1], column):
+            groups[-1].append(column)
+        else:
+            groups.append([column])
+    return groups
+
+
+def _ran_together(first: Column, second: Column) -> bool:
+    by_run = {member.run: member for member in first.members}
+    shared = together = 0
+    for member in second.members:
+        before = by_run.get(member.run)
+        if before is None:
+            continue
+        shared += 1
+        same_call = (
+            before.command.operation
+            and before.command.operation == member.command.operation
+            and member.position == before.position + 1
+            and before.command.provenance.path == member.command.provenance.path
+        )
+        together += bool(same_call)
+    return shared > 0 and together * 2 > shared
+
+
+def most_common_operation(column_group: Sequence[Column]) -> str:
+    counts = Counter(member.command.operation for column in column_group for member in column.members if member.command.operation)
+    if not counts:
+        return ""
+    return max(sorted(counts), key=lambda title: counts[title])

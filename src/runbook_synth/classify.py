@@ -1,0 +1,191 @@
+"""Operation type and scope of each observation, from tags, file name, context line and commands.
+
+Tags and the file name are what a person chose to say, so they weigh most; commands weigh least.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz
+
+from runbook_synth.models import Classification, Observation, OperationType, SourceKind
+from runbook_synth.shell import strip_wrappers
+
+TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    OperationType.ROLLBACK: ("rollback", "roll back", "rolled back", "rolling back", "revert", "reverted", "downgrade"),
+    OperationType.INCIDENT_RESPONSE: (
+        "incident", "outage", "timeout", "timed out", "time out", "5xx", "504", "503", "502", "alarm",
+        "on-call", "oncall", "pager", "degraded", "latency spike", "exhausted", "triage", "mitigate",
+    ),
+    OperationType.MIGRATION: ("migration", "migrate", "migrated", "schema change", "alembic", "flyway", "upgrade head"),
+    OperationType.SCALING: (
+        "scaling", "scale up", "scale out", "scale down", "scaled", "read replica", "replica addition",
+        "provisioned concurrency", "reserved concurrency", "capacity", "autoscaling", "add replica", "10x traffic",
+    ),
+    OperationType.DEPLOYMENT: ("deploy", "deployment", "deployed", "release", "released", "ship", "publish", "rollout"),
+}
+_TYPE_ORDER = (
+    OperationType.ROLLBACK,
+    OperationType.INCIDENT_RESPONSE,
+    OperationType.MIGRATION,
+    OperationType.SCALING,
+    OperationType.DEPLOYMENT,
+)
+TYPE_ALIASES = {
+    "incident": OperationType.INCIDENT_RESPONSE,
+    "incident-response": OperationType.INCIDENT_RESPONSE,
+    "incident_response": OperationType.INCIDENT_RESPONSE,
+    "deploy": OperationType.DEPLOYMENT,
+    "deployment": OperationType.DEPLOYMENT,
+    "rollback": OperationType.ROLLBACK,
+    "migration": OperationType.MIGRATION,
+    "scaling": OperationType.SCALING,
+    "scale": OperationType.SCALING,
+}
+
+COMPONENT_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "lambda": ("lambda", "serverless function", "update-function-code", "function-updated"),
+    "frontend": ("frontend", "front-end", "static site", "cloudfront", "s3 sync", "spa", "web app", "webapp", "ui"),
+    "database": ("database", "aurora", "rds", "postgres", "postgresql", "mysql", "dynamodb", "alembic", "schema", "psql"),
+    "infrastructure": ("infrastructure", "infra", "terraform", "cloudformation", "cdk", "vpc", "pulumi"),
+    "kubernetes": ("kubernetes", "k8s", "kubectl", "helm", "eks", "pod", "deployment.apps"),
+}
+_GENERIC_TAGS = {
+    "aws", "prod", "production", "staging", "dev", "local", "ops", "operations", "runbook", "manual", "cli",
+    "success", "failure", "execution", "behavior", "note", "notes", "fix", "error", "retry",
+}
+
+
+def words_of(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9.]+", " ", text.lower()) + " "
+
+
+def _has(haystack: str, keyword: str) -> bool:
+    return f" {keyword} " in haystack or (len(keyword) > 5 and keyword.replace(" ", "") in haystack.replace(" ", ""))
+
+
+def _stated_text(observation: Observation) -> str:
+    """What the author said this is: tags, file name, title, context."""
+    name = observation.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    name = re.sub(r"^(?:execution|failure|behavior)-\d{4,6}-", "", name)
+    name = re.sub(r"^\d{4}-\d{2}-\d{2}-?", "", name)
+    return words_of(" ".join([*observation.tags, name, observation.title, observation.context]))
+
+
+def _command_text(observation: Observation) -> str:
+    commands = [strip_wrappers(run.command) for run in observation.commands[:200]]
+    return words_of(" ".join([*commands, observation.failed_command]))
+
+
+def operation_type_of(observation: Observation) -> str:
+    """The operation type: a tag naming it wins, then keywords in what was stated, then in the commands."""
+    for tag in observation.tags:
+        alias = TYPE_ALIASES.get(tag)
+        if alias:
+            return alias.value
+    stated = _stated_text(observation)
+    for operation in _TYPE_ORDER:
+        if any(_has(stated, keyword) for keyword in TYPE_KEYWORDS[operation]):
+            return operation.value
+    commands = _command_text(observation)
+    scores = {op: sum(_has(commands, keyword) for keyword in TYPE_KEYWORDS[op]) for op in _TYPE_ORDER}
+    best = max(_TYPE_ORDER, key=lambda op: scores[op])
+    if scores[best]:
+        return best.value
+    if observation.kind == SourceKind.FAILURE:
+        return OperationType.INCIDENT_RESPONSE.value
+    return OperationType.OTHER.value
+
+
+def component_scores(observation: Observation) -> dict[str, float]:
+    stated = _stated_text(observation)
+    commands = _command_text(observation)
+    scores: dict[str, float] = {}
+    for component, keywords in COMPONENT_KEYWORDS.items():
+        score = 3.0 * sum(_has(stated, keyword) for keyword in keywords)
+        score += 0.5 * min(sum(_has(commands, keyword) for keyword in keywords), 4)
+        if score:
+            scores[component] = score
+    return scores
+
+
+def component_of(observation: Observation) -> str:
+    scores = component_scores(observation)
+    if not scores:
+        return ""
+    return max(sorted(scores), key=lambda name: scores[name])
+
+
+def symptom_label(observation: Observation) -> str:
+    """A short free-text scope for observations that name a symptom rather than a component."""
+    for tag in observation.tags:
+        if tag in _GENERIC_TAGS or tag in TYPE_ALIASES or tag in COMPONENT_KEYWORDS:
+            continue
+        if any(_has(words_of(tag), keyword) for keyword in TYPE_KEYWORDS[OperationType.INCIDENT_RESPONSE]):
+            return tag.replace("-", " ").replace("_", " ")
+    return ""
+
+
+def classify(observation: Observation) -> Classification:
+    """Type and primary scope; incidents are scoped by their symptom when they name one."""
+    operation = operation_type_of(observation)
+    scope = ""
+    if operation == OperationType.INCIDENT_RESPONSE.value:
+        scope = symptom_label(observation)
+    scope = scope or component_of(observation) or _fallback_scope(observation)
+    return Classification(operation, scope)
+
+
+def _fallback_scope(observation: Observation) -> str:
+    text = observation.context or observation.title
+    tokens = [word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _STOP][:4]
+    return " ".join(tokens) or "general"
+
+
+_STOP = {
+    "the", "a", "an", "of", "to", "for", "on", "in", "and", "with", "after", "before", "from", "by", "at",
+    "deployed", "deploy", "deployment", "rollback", "migration", "scaling", "incident", "response",
+}
+
+
+def resolve_type(value: str) -> str:
+    """A user-given operation type, canonical ("incident" → "incident-response"); free words are allowed."""
+    cleaned = value.strip().lower()
+    alias = TYPE_ALIASES.get(cleaned)
+    return alias.value if alias else cleaned
+
+
+def scope_similarity(scope: str, observation: Observation, classification: Classification) -> float:
+    """How well an observation matches a scope from the command line, 0..1 (similarity, not equality)."""
+    wanted = scope.strip().lower()
+    if not wanted:
+        return 1.0
+    if wanted in COMPONENT_KEYWORDS or wanted == classification.scope:
+        if classification.scope == wanted:
+            return 1.0
+        scores = component_scores(observation)
+        return 0.8 if scores.get(wanted, 0) >= 3 else 0.0
+    stated = _stated_text(observation).strip()
+    candidates: Iterable[str] = (classification.scope, stated, observation.context.lower(), observation.title.lower())
+    best = 0.0
+    for candidate in candidates:
+        if not candidate:
+            continue
+        best = max(best, fuzz.token_set_ratio(wanted, candidate) / 100.0, _keyword_overlap(wanted, candidate))
+    return best
+
+
+def _keyword_overlap(wanted: str, candidate: str) -> float:
+    """Share of the scope's words (and their component synonyms) found in the candidate."""
+    tokens = [token for token in re.findall(r"[a-z0-9]+", wanted) if token not in _STOP]
+    if not tokens:
+        return 0.0
+    haystack = words_of(candidate)
+    hits = 0
+    for token in tokens:
+        synonyms = next((keywords for keywords in COMPONENT_KEYWORDS.values() if token in keywords), (token,))
+        if any(_has(haystack, synonym) for synonym in synonyms):
+            hits += 1
+    return hits / len(tokens)

@@ -1,0 +1,32 @@
+"""One exception root, so the CLI can turn every user-fixable problem into one line and exit code 1."""
+
+from __future__ import annotations
+
+
+class RunbookSynthError(Exception):
+    """A problem the user can fix. The message names the file, source or option and the remedy."""
+
+
+class SourceError(RunbookSynthError):
+    """A source (file, log stream, API) could not be read or parsed."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+class NotEnoughRunsError(RunbookSynthError):
+    """Fewer recorded executions than a pattern needs: there is nothing to mine yet."""
+
+
+class UnsafePathError(RunbookSynthError):
+    """A user-given name or path would escape the folder it must stay in."""
+
+
+class LockedError(RunbookSynthError):
+    """Another run holds the output folder's lock."""
+
+
+class ConfigError(RunbookSynthError):
+    """A configuration key or value is wrong."""

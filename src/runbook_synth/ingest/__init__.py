@@ -1,0 +1,1 @@
+"""Ingestors: one module per source, each yields Observation records from redacted text."""

@@ -1,0 +1,193 @@
+"""Finding and reading source files safely: nothing outside the root, nothing binary or huge, no surprises.
+
+Every file that cannot be used becomes a SkippedSource with a reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+
+from runbook_synth.errors import RunbookSynthError, SourceError
+
+SOURCE_FOLDERS = (".claude/observations", ".claude/journals")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+_MAX_FRONTMATTER = 64 * 1024
+_DATE_IN_PATH = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file under the root: absolute path and its POSIX path relative to the root."""
+
+    path: Path
+    relative: str
+
+
+@dataclass(frozen=True)
+class FrontmatterDocument:
+    """Text split into its YAML mapping and body; `body_line` is the body's first 1-based line."""
+
+    metadata: dict[str, Any]
+    body: str
+    body_line: int
+    has_frontmatter: bool
+
+
+def check_root(root: Path) -> Path:
+    """The resolved root, or a user error naming it."""
+    if not root.exists():
+        raise RunbookSynthError(f"--root {root}: no such directory")
+    if not root.is_dir():
+        raise RunbookSynthError(f"--root {root}: not a directory")
+    return root.resolve()
+
+
+def discover(root: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+    """Markdown sources under the root's source folders, sorted; plus (path, reason) for each refusal."""
+    found: list[SourceFile] = []
+    refused: list[tuple[str, str]] = []
+    for folder in SOURCE_FOLDERS:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for current, dirnames, filenames in os.walk(base, followlinks=False):
+            current_path = Path(current)
+            for dirname in sorted(dirnames):
+                if (current_path / dirname).is_symlink():
+                    refused.append((_relative(current_path / dirname, root), "symlinked folder not followed"))
+            dirnames[:] = sorted(d for d in dirnames if not (current_path / d).is_symlink())
+            for filename in sorted(filenames):
+                full = current_path / filename
+                if not filename.lower().endswith(MARKDOWN_SUFFIXES):
+                    continue
+                if filename.lower().startswith("readme"):
+                    continue
+                relative = _relative(full, root)
+                if full.is_symlink():
+                    try:
+                        target = full.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        refused.append((relative, "symlink is broken or loops"))
+                        continue
+                    if not target.is_relative_to(root):
+                        refused.append((relative, "symlink points outside the root"))
+                        continue
+                found.append(SourceFile(full, relative))
+    found.sort(key=lambda source: source.relative)
+    return found, refused
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def read_text(source: SourceFile, max_bytes: int) -> str:
+    """The file's text with line endings normalized; SourceError for what cannot be text."""
+    try:
+        size = source.path.stat().st_size
+    except OSError as error:
+        raise SourceError(source.relative, f"cannot be read ({error.strerror or error})") from None
+    if size > max_bytes:
+        raise SourceError(
+            source.relative,
+            f"too large ({size / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB, "
+            "set max_file_mb to raise it)",
+        )
+    try:
+        raw = source.path.read_bytes()
+    except OSError as error:
+        raise SourceError(source.relative, f"cannot be read ({error.strerror or error})") from None
+    if b"\x00" in raw[:65536]:
+        raise SourceError(source.relative, "binary file, not markdown text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            source.relative, f"not UTF-8 text (invalid byte 0x{raw[error.start]:02x} at offset {error.start})"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def split_frontmatter(text: str, source: str) -> FrontmatterDocument:
+    """Parse YAML frontmatter (python-frontmatter's YAML handler) and keep the body's line offset."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return FrontmatterDocument({}, text, 1, False)
+    end = None
+    for index in range(1, min(len(lines), 2000)):
+        if lines[index].strip() in ("---", "..."):
+            end = index
+            break
+    if end is None:
+        raise SourceError(source, "frontmatter starts with '---' but is never closed")
+    raw = "\n".join(lines[1:end])
+    if len(raw) > _MAX_FRONTMATTER:
+        raise SourceError(source, f"frontmatter is larger than {_MAX_FRONTMATTER // 1024} KiB")
+    try:
+        metadata = frontmatter.YAMLHandler().load(raw) if raw.strip() else {}
+    except RecursionError:
+        raise SourceError(source, "frontmatter YAML is nested too deeply") from None
+    except Exception as error:  # yaml raises many types; all mean the same to the user
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise SourceError(source, f"frontmatter is not valid YAML{where}: {problem}") from None
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise SourceError(source, f"frontmatter is a {type(metadata).__name__}, not a mapping of keys")
+    body = "\n".join(lines[end + 1 :])
+    return FrontmatterDocument(metadata, body, end + 2, True)
+
+
+def scalar(metadata: dict[str, Any], key: str) -> str:
+    """A frontmatter value as text, only when it is a scalar (lists and maps are ignored, never expanded)."""
+    value = metadata.get(key)
+    if isinstance(value, str | int | float | bool) or isinstance(value, date | datetime):
+        return str(value).strip()
+    return ""
+
+
+def tag_list(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """Tags as lower-case strings; a comma-separated string is accepted, anything else is ignored."""
+    value = metadata.get("tags")
+    items: list[str] = []
+    if isinstance(value, str):
+        items = [part for part in re.split(r"[,\s]+", value.strip("[]")) if part]
+    elif isinstance(value, list):
+        items = [str(item) for item in value[:100] if isinstance(item, str | int | float)]
+    return tuple(dict.fromkeys(item.strip().strip("#").lower() for item in items if item.strip()))
+
+
+def date_from(value: Any, *fallbacks: str) -> date | None:
+    """A date from a frontmatter value, or from the first `YYYY-MM-DD` in the fallbacks (paths, lines)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    candidates = [value] if isinstance(value, str) else []
+    candidates.extend(fallbacks)
+    for candidate in candidates:
+        match = _DATE_IN_PATH.search(str(candidate)[:500])
+        if match:
+            try:
+                return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            except ValueError:
+                continue
+    return None
+
+
+def iter_sources(root: Path) -> Iterator[SourceFile]:
+    """Convenience for callers that only want the usable files."""
+    yield from discover(root)[0]

@@ -1,0 +1,260 @@
+"""Commands to templates: what varies between runs becomes a named placeholder, the rest stays literal.
+
+Two layers, as in Drain3: an ordered list of named masks recognizes values that are variable by their
+shape (digests, ids, timestamps), and cross-run variation decides what is variable in fact: a value that is
+the same in every run (a function name, an account id) stays literal whatever its shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from runbook_synth.shell import strip_wrappers, words
+
+
+@dataclass(frozen=True)
+class Mask:
+    name: str
+    pattern: re.Pattern[str]
+
+
+def _mask(name: str, pattern: str) -> Mask:
+    return Mask(name, re.compile(pattern))
+
+
+# Order matters: the more specific shape wins.
+MASKS: tuple[Mask, ...] = (
+    _mask("digest", r"(?<![\w])sha(?:256|512):[0-9a-f]{32,128}(?![\w])"),
+    _mask("uuid", r"(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])"),
+    _mask(
+        "timestamp",
+        r"(?<![\w])\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\w])",
+    ),
+    _mask("date", r"(?<![\w])\d{4}-\d{2}-\d{2}(?![\w])"),
+    _mask("time", r"(?<![\w:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?![\w:])"),
+    _mask("ip", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"),
+    _mask("hex", r"(?<![\w])[0-9a-f]{32,128}(?![\w])"),
+    _mask("git_sha", r"(?<![\w])(?=[0-9a-f]{0,39}[a-f])(?=[0-9a-f]{0,39}\d)[0-9a-f]{7,40}(?![\w])"),
+    _mask("version", r"(?<![\w.])v?\d{1,4}\.\d{1,4}(?:\.\d{1,6})?(?:-[\w.]{1,30})?(?![\w.])"),
+    _mask("id", r"(?<![\w])(?=[A-Za-z0-9]{0,39}\d)(?=[A-Za-z0-9]{0,39}[A-Z])[A-Z0-9]{10,40}(?![\w])"),
+    _mask("number", r"(?<![\w.])\d+(?:\.\d+)?(?:ms|s|m|h|[KMGT]i?B|B|%)?(?![\w.])"),
+)
+_BOUNDARY = re.compile(r"[^A-Za-z0-9]")
+_FLAG = re.compile(r"^-{1,2}([A-Za-z][\w-]{0,60})$")
+_ASSIGN = re.compile(r"^([A-Za-z_][\w.-]{0,60})=(.*)$")
+
+
+def mask_text(text: str, style: str = "{%s}") -> str:
+    """Replace every masked shape by its placeholder: `{digest}`, `{uuid}`, `{number}`, ..."""
+    for mask in MASKS:
+        text = mask.pattern.sub(style % mask.name, text)
+    return text
+
+
+def mask_name_of(value: str) -> str:
+    """The name of the mask that matches a whole value, or ""."""
+    for mask in MASKS:
+        if mask.pattern.fullmatch(value):
+            return mask.name
+    return ""
+
+
+def command_key(command: str) -> str:
+    """What two commands must share to be the same step: no wrappers, shapes masked, spaces folded."""
+    stripped = strip_wrappers(command)
+    masked = mask_text(stripped, "<%s>")
+    return " ".join(masked.split())
+
+
+def error_key(text: str) -> str:
+    """The line of an error text that says what went wrong, masked, for grouping failures."""
+    return mask_text(headline(text), "<%s>").lower()
+
+
+_ERROR_WORDS = re.compile(
+    r"error|denied|exception|failed|failure|timed out|timeout|refused|cannot|can't|unable|not found|"
+    r"conflict|expired|invalid|fatal|too many|exhausted|unauthori[sz]ed|forbidden|throttl",
+    re.IGNORECASE,
+)
+
+
+def headline(text: str) -> str:
+    """The most telling line of an error text (the first that names an error, else the first line)."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()][:200]
+    for line in lines:
+        if _ERROR_WORDS.search(line):
+            return line[:400]
+    return lines[0][:400] if lines else ""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A placeholder and the value it took in each run (run index → value)."""
+
+    name: str
+    values: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class CommandTemplate:
+    template: str
+    parameters: tuple[Parameter, ...]
+
+
+class PlaceholderNames:
+    """Names placeholders consistently across a runbook: the same values in the same runs get the same
+    name (the tag built is the tag pushed); different values never share a name."""
+
+    def __init__(self) -> None:
+        self._by_values: dict[tuple[tuple[int, str], ...], str] = {}
+        self._taken: dict[str, tuple[tuple[int, str], ...]] = {}
+
+    def name(self, wanted: str, values: tuple[tuple[int, str], ...]) -> str:
+        if values in self._by_values:
+            return self._by_values[values]
+        candidate, counter = wanted, 2
+        while candidate in self._taken:
+            candidate = f"{wanted}_{counter}"
+            counter += 1
+        self._taken[candidate] = values
+        self._by_values[values] = candidate
+        return candidate
+
+
+def template_commands(
+    instances: Sequence[tuple[int, str]], names: PlaceholderNames | None = None
+) -> CommandTemplate:
+    """One template for the same command as run in many runs ((run index, command) pairs)."""
+    names = names or PlaceholderNames()
+    tokenized = [(run, words(command)) for run, command in instances if command.strip()]
+    if not tokenized:
+        return CommandTemplate("", ())
+    counts = Counter(len(tokens) for _, tokens in tokenized)
+    size = max(counts, key=lambda length: (counts[length], -length))
+    group = [(run, tokens) for run, tokens in tokenized if len(tokens) == size]
+    if len({run for run, _ in group}) < 2:
+        return _single_template(group[0][1], group[0][0], names)
+    out: list[str] = []
+    parameters: list[Parameter] = []
+    for position in range(size):
+        values = [tokens[position] for _, tokens in group]
+        if len(set(values)) == 1:
+            out.append(values[0])
+            continue
+        prefix, suffix = _common_affixes(values)
+        middles = tuple(
+            sorted({(run, tokens[position][len(prefix) : len(tokens[position]) - len(suffix)]) for run, tokens in group})
+        )
+        previous = out[position - 1] if position else ""
+        wanted = _placeholder_name(previous, prefix, [middle for _, middle in middles], whole=not prefix and not suffix)
+        name = names.name(wanted, middles)
+        parameters.append(Parameter(name, middles))
+        out.append(f"{prefix}{{{name}}}{suffix}")
+    return CommandTemplate(" ".join(out), tuple(dict.fromkeys(parameters)))
+
+
+def _single_template(tokens: list[str], run: int, names: PlaceholderNames) -> CommandTemplate:
+    """With one run there is no variation to learn from: only unmistakable shapes become placeholders."""
+    out: list[str] = []
+    parameters: list[Parameter] = []
+    for position, token in enumerate(tokens):
+        replaced = token
+        for mask in MASKS[:4]:
+            match = mask.pattern.search(replaced)
+            if match:
+                values = ((run, match.group(0)),)
+                previous = tokens[position - 1] if position else ""
+                whole = match.group(0) == token
+                name = names.name(_placeholder_name(previous, "", [match.group(0)], whole), values)
+                parameters.append(Parameter(name, values))
+                replaced = replaced[: match.start()] + "{" + name + "}" + replaced[match.end() :]
+                break
+        out.append(replaced)
+    return CommandTemplate(" ".join(out), tuple(parameters))
+
+
+def _common_affixes(values: list[str]) -> tuple[str, str]:
+    """The literal prefix and suffix every value shares, cut at a non-alphanumeric boundary."""
+    first = values[0]
+    prefix_length = 0
+    while prefix_length < len(first) and all(
+        len(value) > prefix_length and value[prefix_length] == first[prefix_length] for value in values
+    ):
+        prefix_length += 1
+    prefix = first[:prefix_length]
+    if prefix and prefix_length < min(len(value) for value in values):
+        cut = max((m.end() for m in _BOUNDARY.finditer(prefix)), default=0)
+        prefix = prefix[:cut]
+    rest = [value[len(prefix) :] for value in values]
+    suffix_length = 0
+    shortest = min(len(value) for value in rest)
+    while suffix_length < shortest and all(value[-1 - suffix_length] == rest[0][-1 - suffix_length] for value in rest):
+        suffix_length += 1
+    suffix = rest[0][len(rest[0]) - suffix_length :] if suffix_length else ""
+    if suffix and suffix_length < shortest:
+        cut = min((m.start() for m in _BOUNDARY.finditer(suffix)), default=len(suffix))
+        suffix = suffix[cut:]
+    return _widen_to_shapes(values, prefix, suffix)
+
+
+def _widen_to_shapes(values: list[str], prefix: str, suffix: str) -> tuple[str, str]:
+    """Grow the varying middle to whole masked shapes, so `pre-2026-{x}` becomes `pre-{date}`."""
+    prefix_length, suffix_length = len(prefix), len(suffix)
+    for value in values:
+        start, end = prefix_length, len(value) - suffix_length
+        for mask in MASKS:
+            for match in mask.pattern.finditer(value):
+                if match.start() < end and match.end() > start:
+                    prefix_length = min(prefix_length, match.start())
+                    suffix_length = min(suffix_length, len(value) - match.end())
+    return values[0][:prefix_length], values[0][len(values[0]) - suffix_length :] if suffix_length else ""
+
+
+def _placeholder_name(previous: str, prefix: str, middles: list[str], whole: bool) -> str:
+    """Named after its flag or variable when the whole value varies, else after the shape of what varies."""
+    assignment = _ASSIGN.match(prefix.lstrip("-"))
+    if assignment:
+        return _identifier(assignment.group(1))
+    flag = _FLAG.match(previous)
+    shape = "digest" if re.search(r"sha(?:256|512):$", prefix) else _shared_shape(middles)
+    if whole and flag and len(flag.group(1)) > 1:
+        return _identifier(flag.group(1))
+    if shape:
+        return shape
+    if flag and len(flag.group(1)) > 1:
+        return _identifier(flag.group(1))
+    tail = re.findall(r"[A-Za-z][A-Za-z_]{1,30}", prefix)
+    if tail:
+        return _identifier(tail[-1])
+    return "value"
+
+
+def _shared_shape(values: list[str]) -> str:
+    shapes = {mask_name_of(value) for value in values}
+    if len(shapes) == 1:
+        return shapes.pop()
+    if shapes <= {"git_sha", "hex", "number"}:
+        return "git_sha" if "git_sha" in shapes else "hex"
+    return ""
+
+
+def _identifier(text: str) -> str:
+    name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return name or "value"
+
+
+def representative_output(outputs: Sequence[str], max_lines: int = 20) -> str:
+    """The output most runs showed (compared with variable parts masked), masked, trimmed to a screen."""
+    candidates = [output.strip("\n") for output in outputs if output.strip()]
+    if not candidates:
+        return ""
+    masked = [mask_text(output) for output in candidates]
+    counts = Counter(masked)
+    best = max(masked, key=lambda text: (counts[text], -len(text), text))
+    lines = best.split("\n")
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more lines)"]
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""Settings: `[tool.runbook-synth]` in pyproject.toml or a runbook-synth.toml, found by walking up from the root.
+
+Every key is documented beside its field; an unknown key is an error with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from runbook_synth.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    min_runs: int = field(default=2, metadata={"doc": "Fewest matching executions that make a pattern."})
+    required_support: float = field(
+        default=0.6, metadata={"doc": "A step seen in at least this share of runs is required."}
+    )
+    optional_support: float = field(
+        default=0.25,
+        metadata={"doc": "A step seen in at least this share of runs (but below required) is optional; "
+                  "below it, noise."},
+    )
+    max_file_mb: float = field(default=20.0, metadata={"doc": "Larger source files are skipped by name."})
+    owner: str = field(default="", metadata={"doc": "Shown as Runbook Owner; empty says it is unassigned."})
+    review_frequency: str = field(
+        default="", metadata={"doc": "Shown as Review Frequency; empty picks Monthly or Quarterly by type."}
+    )
+    redact_patterns: tuple[tuple[str, str], ...] = field(
+        default=(), metadata={"doc": "Extra secrets to mask: a table of kind = regex."}
+    )
+    redact_allowlist: tuple[str, ...] = field(
+        default=(), metadata={"doc": "Values that look secret but are not; never masked."}
+    )
+    scope_threshold: float = field(
+        default=0.62, metadata={"doc": "How similar (0-1) an observation must be to a free-text scope."}
+    )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_048_576)
+
+
+def documented_keys() -> dict[str, str]:
+    """Every setting with its documentation, for the README and `--help` checks."""
+    return {item.name: str(item.metadata.get("doc", "")) for item in fields(Settings)}
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest runbook-synth.toml, or pyproject.toml with a [tool.runbook-synth] table, walking up."""
+    for folder in [start, *start.parents]:
+        dedicated = folder / "runbook-synth.toml"
+        if dedicated.is_file():
+            return dedicated, _load_toml(dedicated)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            table = _load_toml(pyproject).get("tool", {}).get("runbook-synth")
+            if isinstance(table, dict):
+                return pyproject, table
+        if (folder / ".git").exists():
+            break
+    return None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read configuration ({error})") from None
+
+
+def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from the nearest configuration file, with command-line overrides on top."""
+    settings = Settings()
+    found = find_config(root.resolve())
+    if found is not None:
+        path, table = found
+        settings = apply(settings, table, str(path))
+    if overrides:
+        settings = replace(settings, **{key: value for key, value in overrides.items() if value is not None})
+    return settings
+
+
+def apply(settings: Settings, table: dict[str, Any], source: str) -> Settings:
+    known = {item.name.replace("_", "-"): item.name for item in fields(Settings)}
+    known.update({item.name: item.name for item in fields(Settings)})
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        name = known.get(key)
+        if name is None:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{source}: unknown key '{key}' in [tool.runbook-synth]{hint}")
+        changes[name] = _coerce(name, value, source)
+    return replace(settings, **changes)
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    default = getattr(Settings(), name)
+    if name == "redact_patterns":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{source}: {name} must be a table of kind = \"regex\"")
+        return tuple(sorted((str(kind), pattern) for kind, pattern in value.items()))
+    if name == "redact_allowlist":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {name} must be a list of strings")
+        return tuple(value)
+    if isinstance(default, bool) or not isinstance(value, type(default) | (int if isinstance(default, float) else str)):
+        raise ConfigError(f"{source}: {name} must be a {type(default).__name__}, got {value!r}")
+    return type(default)(value)

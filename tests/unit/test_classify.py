@@ -1,0 +1,54 @@
+from runbook_synth.classify import classify, resolve_type, scope_similarity
+from runbook_synth.cluster import merge_free_text_scopes
+from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind
+
+
+def obs(path: str, tags: tuple[str, ...] = (), context: str = "", commands: tuple[str, ...] = (), kind: SourceKind = SourceKind.EXECUTION) -> Observation:
+    return Observation(
+        path=path, kind=kind, tags=tags, context=context,
+        commands=tuple(CommandRun(c, Provenance(path, 1)) for c in commands),
+    )
+
+
+def test_tags_decide_type_and_component() -> None:
+    found = classify(obs("o/2026-09-01/execution-1-x.md", ("deployment", "lambda")))
+    assert (found.operation_type, found.scope) == ("deployment", "lambda")
+
+
+def test_rollback_wins_over_deploy_in_the_file_name() -> None:
+    found = classify(obs("o/2026-09-01/execution-101500-rollback-lambda-deployment.md"))
+    assert (found.operation_type, found.scope) == ("rollback", "lambda")
+
+
+def test_commands_decide_when_nothing_is_stated() -> None:
+    found = classify(obs("o/note.md", commands=("alembic upgrade head", "psql -c 'select 1'")))
+    assert (found.operation_type, found.scope) == ("migration", "database")
+
+
+def test_incidents_are_scoped_by_their_symptom() -> None:
+    found = classify(obs("o/failure-1-x.md", ("incident", "api-timeout", "lambda"), "504s on /reports", kind=SourceKind.FAILURE))
+    assert (found.operation_type, found.scope) == ("incident-response", "api timeout")
+
+
+def test_free_text_scope_matches_by_similarity() -> None:
+    incident = obs("o/x.md", ("incident", "api-timeout"), "API Gateway timeouts on /reports")
+    migration = obs("o/y.md", ("migration", "aurora"), "Aurora schema change: add reports.status column")
+    assert scope_similarity("API timeout", incident, classify(incident)) >= 0.8
+    assert scope_similarity("API timeout", migration, classify(migration)) < 0.62
+    assert scope_similarity("Aurora schema change", migration, classify(migration)) >= 0.8
+
+
+def test_component_scope_needs_evidence() -> None:
+    frontend = obs("o/x.md", ("deployment", "frontend"), commands=("aws s3 sync dist/ s3://b",))
+    assert scope_similarity("lambda", frontend, classify(frontend)) == 0.0
+    assert scope_similarity("frontend", frontend, classify(frontend)) == 1.0
+
+
+def test_type_aliases() -> None:
+    assert resolve_type("incident") == "incident-response"
+    assert resolve_type("Backup") == "backup"
+
+
+def test_free_text_scopes_merge_when_close() -> None:
+    mapping = merge_free_text_scopes(["api timeout", "api timeout", "api timeouts", "disk full"])
+    assert mapping["api timeouts"] == "api timeout" and mapping["disk full"] == "disk full"
