@@ -29,6 +29,8 @@ class Selection:
     journals: tuple[Observation, ...]
     other_types: tuple[tuple[str, int], ...] = ()
     """Counts of matching executions of other types, to tell the user what was found instead."""
+    related_failures: tuple[Observation, ...] = ()
+    """Failures and error journals of the same scope but another type: used only where they touch a step."""
 
 
 def is_execution(observation: Observation) -> bool:
@@ -73,21 +75,25 @@ def select(corpus: Corpus, operation_type: str, scope: str, threshold: float) ->
     executions: list[Observation] = []
     failures: list[Observation] = []
     journals: list[Observation] = []
+    related: list[Observation] = []
     others: Counter[str] = Counter()
     for observation in corpus.observations:
         classification = found[observation.path]
         similarity = scope_similarity(scope, observation, classification)
-        if observation.kind == SourceKind.JOURNAL:
-            if similarity >= threshold and (classification.operation_type == operation_type or observation.category == "error"):
-                journals.append(observation)
-            continue
         if similarity < threshold:
             continue
-        if classification.operation_type != operation_type:
+        same_type = classification.operation_type == operation_type
+        if observation.kind == SourceKind.JOURNAL:
+            if same_type:
+                journals.append(observation)
+            elif observation.category == "error":
+                related.append(observation)
+            continue
+        if not same_type:
             if is_execution(observation):
                 others[classification.operation_type] += 1
             if observation.kind == SourceKind.FAILURE:
-                failures.append(observation)
+                related.append(observation)
             continue
         if observation.kind == SourceKind.FAILURE:
             failures.append(observation)
@@ -100,6 +106,7 @@ def select(corpus: Corpus, operation_type: str, scope: str, threshold: float) ->
         tuple(failures),
         tuple(journals),
         tuple(sorted(others.items())),
+        tuple(related),
     )
 
 

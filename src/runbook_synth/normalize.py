@@ -40,7 +40,7 @@ MASKS: tuple[Mask, ...] = (
     _mask("git_sha", r"(?<![\w])(?=[0-9a-f]{0,39}[a-f])(?=[0-9a-f]{0,39}\d)[0-9a-f]{7,40}(?![\w])"),
     _mask("version", r"(?<![\w.])v?\d{1,4}\.\d{1,4}(?:\.\d{1,6})?(?:-[\w.]{1,30})?(?![\w.])"),
     _mask("id", r"(?<![\w])(?=[A-Za-z0-9]{0,39}\d)(?=[A-Za-z0-9]{0,39}[A-Z])[A-Z0-9]{10,40}(?![\w])"),
-    _mask("number", r"(?<![\w.])\d+(?:\.\d+)?(?:ms|s|m|h|[KMGT]i?B|B|%)?(?![\w.])"),
+    _mask("number", r"(?<![\w.-])\d+(?:\.\d+)?(?:ms|s|m|h|[KMGT]i?B|B|%)?(?![\w.])"),
 )
 _BOUNDARY = re.compile(r"[^A-Za-z0-9]")
 _FLAG = re.compile(r"^-{1,2}([A-Za-z][\w-]{0,60})$")
@@ -115,6 +115,14 @@ class PlaceholderNames:
     def name(self, wanted: str, values: tuple[tuple[int, str], ...]) -> str:
         if values in self._by_values:
             return self._by_values[values]
+        mine = dict(values)
+        for known, name in self._by_values.items():
+            theirs = dict(known)
+            shared = [run for run in mine if run in theirs]
+            agree = sum(mine[run] == theirs[run] for run in shared)
+            if len(shared) >= 2 and agree * 10 >= len(shared) * 8 and len(set(mine.values())) > 1:
+                self._by_values[values] = name
+                return name
         candidate, counter = wanted, 2
         while candidate in self._taken:
             candidate = f"{wanted}_{counter}"
@@ -246,7 +254,7 @@ def _identifier(text: str) -> str:
     return name or "value"
 
 
-def representative_output(outputs: Sequence[str], max_lines: int = 20) -> str:
+def representative_output(outputs: Sequence[str], max_lines: int = 15) -> str:
     """The output most runs showed (compared with variable parts masked), masked, trimmed to a screen."""
     candidates = [output.strip("\n") for output in outputs if output.strip()]
     if not candidates:

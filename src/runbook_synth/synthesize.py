@@ -108,6 +108,8 @@ class FailureEvent:
     title: str = ""
     fixes: tuple[CommandRun, ...] = ()
     run: int = -1
+    related: bool = False
+    """From another operation type of the same scope: kept only where it touches a step of this one."""
 
 
 def is_check(command: str) -> bool:
@@ -249,11 +251,17 @@ def _step_durations(group: Sequence[Column]) -> list[float]:
 
 def _failure_events(context: _Context, journals: Sequence[Observation]) -> list[FailureEvent]:
     events: list[FailureEvent] = []
-    for failure in context.selection.failures:
+    related = context.selection.related_failures
+    failures = [(f, False) for f in context.selection.failures]
+    failures += [(f, True) for f in related if f.kind != SourceKind.JOURNAL]
+    for failure, is_related in failures:
         error = failure.error_messages[0] if failure.error_messages else failure.symptoms
         if error.strip():
             events.append(
-                FailureEvent(error, failure.failed_command, failure.day, failure.path, "failure", title=failure.title)
+                FailureEvent(
+                    error, failure.failed_command, failure.day, failure.path, "failure", title=failure.title,
+                    related=is_related,
+                )
             )
     for run in context.runs:
         observation = context.observations[run.run]
@@ -269,7 +277,9 @@ def _failure_events(context: _Context, journals: Sequence[Observation]) -> list[
                     run=run.run,
                 )
             )
-    for journal in journals:
+    tagged = [(journal, False) for journal in journals]
+    tagged += [(journal, True) for journal in related if journal.kind == SourceKind.JOURNAL]
+    for journal, is_related in tagged:
         if journal.category != "error" and not journal.root_cause:
             continue
         error = journal.error_messages[0] if journal.error_messages else (journal.symptoms or journal.title)
@@ -284,6 +294,7 @@ def _failure_events(context: _Context, journals: Sequence[Observation]) -> list[
                 solution=journal.solution_commands,
                 prevention=journal.prevention,
                 title=journal.title,
+                related=is_related,
             )
         )
     return events
@@ -306,8 +317,13 @@ def _fix_commands(events: Sequence[FailureEvent], names: PlaceholderNames) -> tu
     return (*commands, retry)
 
 
-def _troubleshooting(context: _Context, events: list[FailureEvent]) -> list[tuple[TroubleshootingEntry, set[int]]]:
-    """Entries grouped by templated error, most frequent first; with the key ids of commands that failed."""
+def _troubleshooting(
+    context: _Context, events: list[FailureEvent], step_keys: set[int]
+) -> list[tuple[TroubleshootingEntry, set[int]]]:
+    """Entries grouped by templated error, most frequent first; with the key ids of commands that failed.
+
+    A group made only of failures from other operation types is kept only when one struck a step's command.
+    """
     keyed = [(error_key(event.error), event) for event in events if event.error.strip()]
     assignment = group_by_similarity([key for key, _ in keyed], threshold=85.0)
     groups: dict[int, list[FailureEvent]] = defaultdict(list)
@@ -315,6 +331,10 @@ def _troubleshooting(context: _Context, events: list[FailureEvent]) -> list[tupl
         groups[group].append(event)
     entries: list[tuple[TroubleshootingEntry, set[int]]] = []
     for members in groups.values():
+        if all(event.related for event in members) and not any(
+            event.command and context.keys.id_of(event.command) in step_keys for event in members
+        ):
+            continue
         journals = [event for event in members if event.kind == "journal"]
         occurrences = [event for event in members if event.kind != "journal"] or journals
         symptoms = tuple(dict.fromkeys(mask_text(headline(event.error)) for event in members if headline(event.error)))
@@ -444,7 +464,7 @@ def synthesize(
     context = _Context(selection, settings, runs, executions, alignment, keys, PlaceholderNames())
     steps, step_of_key = _build_steps(context)
     events = _failure_events(context, selection.journals)
-    entries = _troubleshooting(context, events)
+    entries = _troubleshooting(context, events, set(step_of_key))
     steps = _attach_if_failed(steps, step_of_key, entries)
     warnings: list[str] = []
     trivial = len(steps) <= 2
@@ -455,8 +475,9 @@ def synthesize(
         )
     if skipped:
         warnings.append(f"{len(skipped)} source file(s) were skipped: " + "; ".join(skipped[:10]))
+    used = {source.split(":", 1)[0] for entry, _ in entries for source in entry.sources}
     journal_paths = [journal.path for journal in selection.journals]
-    sources = sorted({obs.path for obs in executions} | {f.path for f in selection.failures} | set(journal_paths))
+    sources = sorted({obs.path for obs in executions} | {f.path for f in selection.failures} | set(journal_paths) | used)
     rollback = _rollback(rollback_selection, settings)
     days = [obs.day for obs in executions if obs.day]
     return Runbook(

@@ -69,9 +69,24 @@ def _section_prose(all_sections: list[markdown.Section], *names: str) -> str:
     if section is None:
         return ""
     text, _ = markdown.section_with_children_text(section, all_sections)
-    lines = [re.sub(r"^[-*]\s+(\[[ xX]\]\s+)?", "", line) for line in markdown.prose(text).split("\n")]
-    lines = [line for line in lines if line and not line.startswith("#") and not line.lower().startswith("action items")]
-    return " ".join(lines)[:1500].strip()
+    kept: list[str] = []
+    for raw in text.split("\n"):
+        if raw.strip() == "---":
+            break
+        kept.append(raw)
+    items: list[str] = []
+    for line in markdown.prose("\n".join(kept)).split("\n"):
+        line = re.sub(r"^[-*]\s+(\[[ xX]\]\s+)?", "", line).strip()
+        line = re.sub(r"\*\*([^*]+)\*\*:?", r"\1", line).strip()
+        if not line or line.startswith("#") or line.lower().startswith("action items"):
+            continue
+        if "${" in line or line.lower().startswith("optional content"):
+            continue
+        if re.search(r":\s*(?:n/?a|none|-)\s*$", line, re.IGNORECASE):
+            continue
+        items.append(line.rstrip(";"))
+    joined = "; ".join(item.rstrip(".") if index < len(items) - 1 else item for index, item in enumerate(items))
+    return joined[:1500].strip()
 
 
 def _solution_commands(all_sections: list[markdown.Section]) -> tuple[str, ...]:

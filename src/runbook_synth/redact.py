@@ -1,0 +1,868 @@
+"""Secret redaction: the one stage every ingestor runs on a source's raw text before anything parses it.
+
+Secrets are replaced in place by a named placeholder (`{aws_access_key_id}`, `{password}`, ...) so the
+surrounding command keeps its shape and still aligns with other runs of it; no line is ever added, dropped
+or split. Findings name the path, the 1-based line and the kind, never the value.
+
+Our own detections, run first, in this priority order (an earlier claim on a span wins):
+
+1. private key blocks (PEM/OpenSSH/PGP, multi-line or on one line with `\\n` escapes; PuTTY
+   `Private-Lines`): BEGIN/END lines stay, body lines become `{private_key}`;
+2. the user's `extra_patterns`;
+3. token formats: AWS key ids, AWS secret keys and session tokens after their names, GitHub (`gh?_`,
+   `github_pat_`), GitLab (`glpat-`, ...), Slack tokens and webhooks (host kept), Discord webhooks, JWTs,
+   Stripe, OpenAI, Anthropic, Google API keys, npm, SendGrid, PyPI, Hugging Face, Docker Hub, Telegram bots,
+   GitHub Actions `::add-mask::` values;
+4. `Authorization:` headers (Bearer/Basic/token/...; the scheme is kept);
+5. passwords in URLs (`scheme://user:{password}@host`) and `curl -u user:{password}`;
+6. `-p` passwords where the command says so: attached for the mysql family (`-pS3cret`), separated for
+   `docker/podman/... login` and `sshpass`; never `-p 8080`, `git log -p` or `docker run -p 80:80`;
+7. `--flag value` / `--flag=value` whose flag names a secret (`--password`, `--api-key`, ...);
+8. values of variables and keys whose names say secret (shell, env, YAML, JSON, ini, HCL, connection
+   strings, headers inside `curl -H`, `.netrc`).
+
+Name rules for 7 and 8: the last word of the name decides. password/passwd/passphrase/pwd/pass/secret/
+token/credential(s)/sig/apikey, and `key` qualified by api/secret/access/private/account/... are *strong*:
+any value is masked unless it is a placeholder (`{x}`, `${X}`, `$X`, `<x>`, `***`, REDACTED), empty, a
+plain word like true/false/null/none/yes/no, a path or a key file name. A bare or unqualified `key` (and
+`auth`, `signature`) is *ambiguous*: masked only when the value is high-entropy (Shannon entropy of a
+base64/hex string of 20+ chars, not a UUID, not a sha256 digest, not a slug of words), so `--key
+'{"LockID":...}'`, `KeyName: web`, `primary_key: id` and S3 object keys stay. Names ending in id, name,
+type, arn, file, url, ... (`aws_access_key_id`, `secret_name`, `token_type`) are not secrets; pagination
+tokens (`NextToken`) are not either.
+
+detect-secrets is a second opinion, run on our output with a restricted plugin list (AWS, GitHub, GitLab,
+Slack, JWT, basic auth, Stripe, Twilio, SendGrid, npm, Azure storage, Discord, OpenAI, Mailchimp, PyPI,
+Telegram, Square): whatever it still flags is masked as `{kind}` named after the plugin. Its default
+plugins (entropy, keyword) flag almost everything, so they are not used. It only adds to our findings; in
+practice it catches Twilio, Mailchimp, Square and Discord bot tokens, which we do not look for ourselves.
+
+Known gaps: passwords given on stdin or in a prompt; YAML block scalars (`password: |`) other than private
+keys; quoted values that contain their own quote character; unquoted values longer than 4 KiB are masked
+only up to 4 KiB; secrets in positions no rule knows (a bare high-entropy word on its own is left alone).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from runbook_synth.errors import ConfigError
+from runbook_synth.models import RedactionFinding
+
+__all__ = ["RedactedText", "RedactionRules", "redact_text"]
+
+
+@dataclass(frozen=True)
+class RedactionRules:
+    """What the user adds: extra (kind, regex) patterns, literal values never masked, and the second opinion.
+
+    In an extra pattern, the group named `secret` is masked if present, else the whole match.
+    """
+
+    extra_patterns: tuple[tuple[str, str], ...] = ()
+    allowlist: tuple[str, ...] = ()
+    use_detect_secrets: bool = True
+
+
+@dataclass(frozen=True)
+class RedactedText:
+    """The text with every secret replaced by `{kind}`, and where each one was (never what it was)."""
+
+    text: str
+    findings: tuple[RedactionFinding, ...]
+
+
+# A claim on text[start:end]: masked as {kind}; `report` False for the continuation lines of one key block.
+_Span = tuple[int, int, str, bool]
+_Finder = Callable[[str], Iterator[_Span]]
+
+# Every character str.splitlines() breaks on: no secret span may contain one, so line counts never change.
+_NL = "\\n\\r\\x0b\\x0c\\x1c-\\x1e\\x85\\u2028\\u2029"
+_LINE_PIECE = re.compile(f"[^{_NL}]+")
+_TOKEN_START = r"(?<![A-Za-z0-9_\-])"
+_TOKEN_END = r"(?![A-Za-z0-9_\-])"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Value judgement: placeholders, trivial words, paths, entropy.
+
+_TRIVIAL = frozenset(
+    {
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "undefined",
+        "empty",
+        "required",
+        "optional",
+        "n/a",
+        "na",
+        "redacted",
+        "[redacted]",
+        "masked",
+        "hidden",
+        "secret",
+        "password",
+        "token",
+        "string",
+    }
+)
+_MASK_RUN = re.compile(r"[*xX•.#_\-]{3,}")
+_REFERENCE_PREFIXES = ("arn:", "sha256:", "sha1:", "sha512:", "file://", "fileb://", "-----BEGIN", "$(")
+_PATH = re.compile(
+    r"(?:~|\.{1,2})?/[\w.@\-]*(?:/[\w.@\-]*)*|[\w.\-]+\.(?:pem|key|pub|crt|cer|p12|pfx|ppk|jks"
+    r"|keystore|json|ya?ml|txt|env|gpg|asc|ini|cfg|conf)"
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_B64 = re.compile(r"[A-Za-z0-9+/=_\-]+")
+_SLUG_PART = re.compile(r"[A-Za-z][a-z]{0,15}|[A-Z]{1,6}|[0-9]{1,8}|v?[0-9][0-9.]{0,10}")
+_SLUG_SPLIT = re.compile(r"[-_./:]+")
+
+
+def _is_placeholder(value: str) -> bool:
+    """Templates, references and already-masked values: masking them again would hide nothing."""
+    v = value.strip()
+    if not v or v.lower() in _TRIVIAL:
+        return True
+    if v[0] in "{$<%" or v.startswith(_REFERENCE_PREFIXES):
+        return True
+    return "***" in v or "REDACTED" in v.upper() or _MASK_RUN.fullmatch(v) is not None
+
+
+def _looks_like_path(value: str) -> bool:
+    """A file reference (`~/.ssh/id_rsa`, `./key.pem`, `/etc/app/db.pass`) names where a secret is, not it."""
+    if _PATH.fullmatch(value) is None:
+        return False
+    return value.count("/") >= 2 or "." in value or value.startswith(("~", "."))
+
+
+def _shannon(value: str) -> float:
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def _is_slug(value: str) -> bool:
+    """Words joined by separators (`my-deploy-bucket-2024`, `reports/2024/q1`): names, not keys."""
+    parts = [p for p in _SLUG_SPLIT.split(value) if p]
+    return len(parts) >= 2 and all(_SLUG_PART.fullmatch(p) for p in parts)
+
+
+def _high_entropy(value: str) -> bool:
+    """A random-looking base64/hex string of 20+ chars; UUIDs, digests and word slugs are not."""
+    if len(value) < 20 or _UUID.fullmatch(value) or value.startswith(("sha256:", "sha1:", "sha512:")):
+        return False
+    if _HEX.fullmatch(value):
+        return _shannon(value) >= 3.0
+    if _B64.fullmatch(value) is None or _is_slug(value):
+        return False
+    letters = any(c.isalpha() for c in value)
+    digits_or_symbols = any(c.isdigit() or c in "+/=" for c in value)
+    mixed_case = value.lower() != value and value.upper() != value
+    return letters and (digits_or_symbols or mixed_case) and _shannon(value) >= 3.5
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Names: which variable, key or flag names hold secrets, and the placeholder named after them.
+
+_CAMEL_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+_SECRETISH = re.compile(r"(?i)pass|pwd|secret|token|key|cred|pat|auth|sig|psk")
+_STRONG_SUFFIXES = (
+    "password",
+    "passwd",
+    "passphrase",
+    "passcode",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "credentials",
+)
+_STRONG_WORDS = frozenset({"pwd", "pass", "pat", "psk", "sig"})
+_AMBIGUOUS_WORDS = frozenset({"key", "auth", "signature"})
+_KEY_QUALIFIERS = frozenset(
+    {
+        "api",
+        "secret",
+        "access",
+        "private",
+        "encryption",
+        "decryption",
+        "signing",
+        "master",
+        "account",
+        "client",
+        "app",
+        "application",
+        "shared",
+        "service",
+        "session",
+        "hmac",
+        "license",
+        "storage",
+        "subscription",
+        "sas",
+        "crypto",
+        "jwt",
+        "webhook",
+        "deploy",
+        "admin",
+        "root",
+        "consumer",
+        "encrypt",
+        "cipher",
+        "aes",
+    }
+)
+_NOT_SECRET_TOKEN_QUALIFIERS = frozenset(
+    {
+        "next",
+        "continuation",
+        "page",
+        "pagination",
+        "paging",
+        "cancellation",
+        "idempotency",
+        "request",
+        "resume",
+    }
+)
+_PASSWORD_FAMILY = ("password", "passwd", "passphrase", "passcode", "pwd", "pass")
+
+
+def _snake(name: str) -> str:
+    """`SecretAccessKey` -> `secret_access_key`, `x-api-key` -> `x_api_key`: the placeholder's name."""
+    s = _CAMEL_2.sub(r"\1_\2", _CAMEL_1.sub(r"\1_\2", name))
+    return _NON_ALNUM.sub("_", s).strip("_").lower()[:64] or "secret"
+
+
+def _strength(words: list[str]) -> int:
+    """2 when the name says secret, 1 when it may (a bare `key`), 0 when it does not."""
+    if not words or any(w in ("public", "pub") for w in words):
+        return 0
+    last = words[-1]
+    if last.endswith("token") and len(words) > 1 and words[-2] in _NOT_SECRET_TOKEN_QUALIFIERS:
+        return 0
+    if last in _STRONG_WORDS or last.endswith(_STRONG_SUFFIXES):
+        return 2
+    if words[-2:] in (["secret", "string"], ["secret", "value"]) or words[-3:] == ["secret", "key", "base"]:
+        return 2
+    if last.endswith("key") and last[:-3] in _KEY_QUALIFIERS:
+        return 2
+    if last == "key":
+        return 2 if any(w in _KEY_QUALIFIERS for w in words[:-1]) else 1
+    return 1 if last in _AMBIGUOUS_WORDS else 0
+
+
+@lru_cache(maxsize=4096)
+def _classify(name: str) -> tuple[int, str]:
+    """(strength, kind) of a variable, key or flag name."""
+    kind = _snake(name)
+    return _strength(kind.split("_")), kind
+
+
+def _value_ok(value: str, strength: int, kind: str) -> bool:
+    """Whether a value in a secret-named position is itself worth masking."""
+    if _is_placeholder(value) or _looks_like_path(value):
+        return False
+    if strength == 1:
+        return _high_entropy(value)
+    return not (value.isdigit() and len(value) < 6 and not kind.endswith(_PASSWORD_FAMILY))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Finders: each yields the spans it would mask, in the text's own coordinates.
+
+
+def _secret_span(match: re.Match[str]) -> tuple[int, int] | None:
+    """The first group named secret* that took part, else the whole match; None when empty."""
+    names = [n for n in match.re.groupindex if n.startswith("secret")]
+    if not names:
+        start, end = match.span()
+        return (start, end) if end > start else None
+    for name in names:
+        start, end = match.span(name)
+        if start >= 0 and end > start:
+            return start, end
+    return None
+
+
+def _scan(
+    rx: re.Pattern[str], text: str, accept: Callable[[re.Match[str], str], bool]
+) -> Iterator[tuple[re.Match[str], int, int]]:
+    """Accepted matches with their secret span.
+
+    After a rejection the search resumes inside the rejected value, so a key nested in it (a JSON string
+    holding `\\"password\\":\\"...\\"`) is still found; after an accepted match it resumes past it.
+    """
+    pos = 0
+    while pos <= len(text):
+        match = rx.search(text, pos)
+        if match is None:
+            return
+        span = _secret_span(match)
+        if span is not None and accept(match, text[span[0] : span[1]]):
+            yield match, span[0], span[1]
+            pos = match.end()
+        else:
+            pos = span[0] + 1 if span is not None and span[0] > match.start() else match.start() + 1
+
+
+def _fixed(kind: str, pattern: str, flags: int = 0, check: Callable[[str], bool] | None = None) -> _Finder:
+    """A rule whose kind is fixed: a token format or a header."""
+    rx = re.compile(pattern, flags)
+
+    def accept(_match: re.Match[str], value: str) -> bool:
+        return check is None or check(value)
+
+    def find(text: str) -> Iterator[_Span]:
+        for _match, start, end in _scan(rx, text, accept):
+            yield start, end, kind, True
+
+    return find
+
+
+_NOT_FLAG_PREFIXES = frozenset(
+    {
+        "no",
+        "ask",
+        "prompt",
+        "show",
+        "skip",
+        "use",
+        "with",
+        "without",
+        "require",
+        "disable",
+        "enable",
+        "generate",
+        "reset",
+        "rotate",
+        "print",
+        "read",
+        "allow",
+        "force",
+        "from",
+    }
+)
+
+
+def _accept(name: str, value: str, flag_rule: bool) -> bool:
+    """Whether `value`, found under `name`, is a secret to mask."""
+    if _SECRETISH.search(name) is None:
+        return False
+    strength, kind = _classify(name)
+    if not strength or (flag_rule and (kind.split("_")[0] in _NOT_FLAG_PREFIXES or value.startswith("-"))):
+        return False
+    return _value_ok(value, strength, kind)
+
+
+def _named(pattern: str, flags: int = 0, flag_rule: bool = False) -> _Finder:
+    """A rule whose kind comes from the `name` group (variable, key or flag) and whose value is judged."""
+    rx = re.compile(pattern, flags)
+
+    def accept(match: re.Match[str], value: str) -> bool:
+        return _accept(match.group("name"), value, flag_rule)
+
+    def find(text: str) -> Iterator[_Span]:
+        for match, start, end in _scan(rx, text, accept):
+            yield start, end, _classify(match.group("name"))[1], True
+
+    return find
+
+
+_PK_BEGIN = re.compile(r"-{4,5} ?BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)? ?-{4,5}")
+_PK_END = re.compile(r"-{4,5} ?END (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)? ?-{4,5}")
+_PK_BODY = re.compile(
+    r"[ \t]*(?:[A-Za-z0-9+/=]{16,}|[A-Za-z][A-Za-z\-]{1,30}: [^\n]*|=[A-Za-z0-9+/]{4})[ \t\r]*"
+)
+_PK_STRIP = " \t\r\"',;"  # with literal \n escapes, peeled from the ends of a one-line body
+_PK_TAIL = re.compile(r"[A-Za-z0-9+/=\\ \t]{16,}")
+_PUTTY_LINES = re.compile(r"^Private-Lines: ?([0-9]{1,3})[ \t\r]*$", re.M)
+_PK_WINDOW = 256 * 1024
+_PK_MAX_LINES = 400
+
+
+def _line_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, (len(text) if end < 0 else end)
+
+
+def _content(text: str, start: int, end: int, strip: str = " \t\r") -> tuple[int, int] | None:
+    """text[start:end] without the given characters at either end; None when nothing is left."""
+    while start < end and text[start] in strip:
+        start += 1
+    while end > start and text[end - 1] in strip:
+        end -= 1
+    if end <= start or text[start:end] == "{private_key}":
+        return None
+    return start, end
+
+
+def _strip_escapes(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Like _content, but also peels literal `\\n`/`\\r` escapes, as in a JSON `private_key` value."""
+    while True:
+        span = _content(text, start, end, _PK_STRIP)
+        if span is None:
+            return None
+        start, end = span
+        s = text[start:end]
+        if s.startswith(("\\n", "\\r")):
+            start += 2
+        elif s.endswith(("\\n", "\\r")):
+            end -= 2
+        else:
+            return span
+
+
+def _body_lines(text: str, start: int, stop: int) -> Iterator[tuple[int, int]]:
+    """The non-blank content of each line in text[start:stop], indentation kept outside."""
+    while start < stop:
+        line_end = text.find("\n", start, stop)
+        line_end = stop if line_end < 0 else line_end
+        span = _content(text, start, line_end)
+        if span is not None:
+            yield span
+        start = line_end + 1
+
+
+def _unterminated_stop(text: str, line_end: int) -> int:
+    """Where a key body with no END marker ends: after the last line that still looks like key data."""
+    stop, pos, blanks = line_end, line_end + 1, 0
+    for _ in range(_PK_MAX_LINES):
+        if pos > len(text):
+            break
+        nxt = text.find("\n", pos)
+        nxt = len(text) if nxt < 0 else nxt
+        line = text[pos:nxt]
+        if not line.strip():
+            blanks += 1
+            if blanks > 1:
+                break
+        elif _PK_BODY.fullmatch(line):
+            blanks, stop = 0, nxt
+        else:
+            break
+        pos = nxt + 1
+    return stop
+
+
+def _key_block(text: str, begin: re.Match[str]) -> tuple[list[tuple[int, int]], int]:
+    """The body spans of the key whose BEGIN marker is `begin`, and where the block ends."""
+    _, line_end = _line_bounds(text, begin.end())
+    inline_end = _PK_END.search(text, begin.end(), line_end)
+    if inline_end is not None:
+        span = _strip_escapes(text, begin.end(), inline_end.start())
+        return ([span] if span is not None else []), inline_end.end()
+    spans: list[tuple[int, int]] = []
+    tail = _strip_escapes(text, begin.end(), line_end)
+    if tail is not None and _PK_TAIL.fullmatch(text, tail[0], tail[1]):
+        spans.append(tail)
+    end = _PK_END.search(text, line_end, min(len(text), line_end + _PK_WINDOW))
+    if end is None:
+        stop = _unterminated_stop(text, line_end)
+        spans.extend(_body_lines(text, line_end + 1, stop))
+        return spans, stop
+    end_line_start, _ = _line_bounds(text, end.start())
+    if end_line_start > line_end:
+        spans.extend(_body_lines(text, line_end + 1, end_line_start - 1))
+        before_end = _content(text, end_line_start, end.start())
+        if before_end is not None:
+            spans.append(before_end)
+    return spans, end.end()
+
+
+def _private_keys(text: str) -> Iterator[_Span]:
+    """Key bodies between BEGIN and END markers (kept), line by line; one finding per key.
+
+    With no END marker, the body ends at the last line that still looks like key data.
+    """
+    done = 0
+    for begin in _PK_BEGIN.finditer(text):
+        if begin.start() < done:
+            continue
+        spans, done = _key_block(text, begin)
+        for i, (start, end) in enumerate(spans):
+            yield start, end, "private_key", i == 0
+    for putty in _PUTTY_LINES.finditer(text):
+        _, line_end = _line_bounds(text, putty.start())
+        stop = line_end
+        for _ in range(int(putty.group(1))):
+            nxt = text.find("\n", stop + 1)
+            stop = len(text) if nxt < 0 else nxt
+            if nxt < 0:
+                break
+        for i, (start, end) in enumerate(_body_lines(text, line_end + 1, stop)):
+            yield start, end, "private_key", i == 0
+
+
+# Value shapes. dq/sq: quoted (escapes allowed in double quotes); esc: inside an escaped JSON string.
+_DQ = rf'"(?P<secret>(?:[^"\\{_NL}]|\\[^{_NL}]){{1,4096}}+)"'
+_SQ = rf"'(?P<secret2>[^'{_NL}]{{1,4096}}+)'"
+_ESC = rf'\\"(?P<secret3>[^"\\{_NL}]{{1,4096}}+)\\"'
+_QUOTED = f"(?:{_DQ}|{_SQ}|{_ESC})"
+_NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,80}+)"
+_ASSIGN_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`;&,(){{}}\[\]<>\\|]{{1,4096}}+)(?![\[(]))"
+_COLON_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`{{}}\[\]&*!|>#,][^\s\"'`]{{0,4095}}+))"
+_FLOW_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`,{{}}\[\]]{{1,4096}}+))"
+_FLAG_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`;|&()<>\\]{{1,4096}}+))"
+_KV_FIELD_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`,;{{}}\[\]()\\]{{1,4096}}+))"
+_AUTH_NAME = r"(?i:(?<![A-Za-z0-9_\-])(?:proxy-)?authorization[\\\"']{0,2}[ \t]*[:=][ \t]*[\\\"']{0,2})"
+_MYSQL = (
+    r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mysqlpump|mysqlsh|mariadb(?:-dump|-admin)?"
+)
+_LOGIN = r"sshpass|(?:docker|podman|buildah|skopeo|oras|nerdctl)[ \t]+login|helm[ \t]+registry[ \t]+login"
+
+
+def _not_placeholder(value: str) -> bool:
+    return not _is_placeholder(value)
+
+
+def _builtin_finders() -> tuple[_Finder, ...]:
+    """Our rules, in priority order (see the module docstring)."""
+    m = re.MULTILINE
+    aws_assign = r"[\\\"']{0,2}[ \t]*(?:=>|=|:)?[ \t]*[\\\"']{0,2}"
+    return (
+        _private_keys,
+        # token formats
+        _fixed(
+            "aws_access_key_id",
+            r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])",
+        ),
+        _fixed(
+            "aws_secret_access_key",
+            r"(?i:(?<![A-Za-z0-9])(?:aws_?)?secret_?(?:access_?)?key)"
+            + aws_assign
+            + r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+        ),
+        _fixed(
+            "aws_session_token",
+            r"(?i:(?<![A-Za-z0-9])(?:aws_?session_?token|aws_?security_?token|session_?token))"
+            + aws_assign
+            + r"(?P<secret>[A-Za-z0-9/+=]{16,8192}+)",
+        ),
+        _fixed(
+            "github_token",
+            _TOKEN_START
+            + r"(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{40,251})"
+            + r"(?![A-Za-z0-9_])",
+        ),
+        _fixed(
+            "gitlab_token",
+            _TOKEN_START + r"(?:gl(?:pat|dt|rt|cbt|ptt|oas|imt|ft|soat|agent|ffct|wt)-"
+            r"[A-Za-z0-9_\-]{20,1024}+|GR1348941[A-Za-z0-9_\-]{20,64}+)",
+        ),
+        _fixed(
+            "slack_token",
+            _TOKEN_START + r"(?:(?:xoxe\.)?xox[abposre]-[A-Za-z0-9\-]{10,300}+"
+            r"|xapp-[0-9]-[A-Za-z0-9\-]{10,300}+)",
+        ),
+        _fixed(
+            "slack_webhook",
+            r"(?i:hooks\.slack\.com/(?:services|workflows|triggers)/)"
+            r"(?P<secret>[A-Za-z0-9_]{1,40}(?:/[A-Za-z0-9_]{1,100}){1,3}+)",
+        ),
+        _fixed(
+            "discord_webhook",
+            r"(?i:discord(?:app)?\.com/api/webhooks/)(?P<secret>[0-9]{5,30}/[A-Za-z0-9_\-]{20,100}+)",
+        ),
+        _fixed(
+            "jwt",
+            _TOKEN_START + r"eyJ[A-Za-z0-9_\-]{5,8192}+\.eyJ[A-Za-z0-9_\-]{1,16384}+"
+            r"(?:\.[A-Za-z0-9_\-]{0,8192}+){1,3}",
+        ),
+        _fixed(
+            "stripe_key",
+            _TOKEN_START + r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}+|whsec_[A-Za-z0-9]{24,64}+)",
+        ),
+        _fixed("anthropic_api_key", _TOKEN_START + r"sk-ant-[a-z]{2,10}[0-9]{2}-[A-Za-z0-9_\-]{40,300}+"),
+        _fixed(
+            "openai_api_key",
+            _TOKEN_START + r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,300}+"
+            r"|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
+        ),
+        _fixed("google_api_key", _TOKEN_START + r"AIza[A-Za-z0-9_\-]{35}" + _TOKEN_END),
+        _fixed("npm_token", _TOKEN_START + r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
+        _fixed("sendgrid_api_key", _TOKEN_START + r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}" + _TOKEN_END),
+        _fixed("pypi_token", _TOKEN_START + r"pypi-AgE[A-Za-z0-9_\-]{50,400}+"),
+        _fixed("huggingface_token", _TOKEN_START + r"hf_[A-Za-z0-9]{34,40}(?![A-Za-z0-9])"),
+        _fixed("docker_token", _TOKEN_START + r"dckr_pat_[A-Za-z0-9_\-]{20,60}+"),
+        _fixed("telegram_bot_token", r"(?<![A-Za-z0-9_:])[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}" + _TOKEN_END),
+        _fixed("secret", r"::add-mask::(?P<secret>[^\s\"']{1,4096}+)", check=_not_placeholder),
+        # headers
+        _fixed(
+            "token",
+            _AUTH_NAME
+            + r"(?i:bearer|basic|token|bot|jwt|sso-key|api-?key)[ \t]+(?P<secret>[^\s\"'\\,;]{1,8192}+)",
+            check=_not_placeholder,
+        ),
+        _fixed(
+            "token",
+            _AUTH_NAME + r"(?P<secret>[^\s\"'\\,;]{8,8192}+)(?=[\\\"',;]|[ \t]*(?:\r|$))",
+            m,
+            check=_not_placeholder,
+        ),
+        # URLs and curl
+        _fixed(
+            "password",
+            r"://[^\s:/@\"'<>\\]{0,256}+:(?P<secret>[^\s/\"'<>\\]{1,1024})@",
+            check=_not_placeholder,
+        ),
+        _fixed(
+            "password",
+            _TOKEN_START + r"curl(?![A-Za-z0-9_\-])[^\n]{0,1000}?[ \t](?:-u[ \t]*|--user[ \t=]+)[\"']?"
+            r"[^\s:\"'\\]{1,256}:(?P<secret>[^\s\"'\\]{1,1024}+)",
+            check=_not_placeholder,
+        ),
+        # -p passwords where the command is known
+        _fixed(
+            "password",
+            _TOKEN_START + rf"(?:{_MYSQL})(?![A-Za-z0-9_\-])[^\n]{{0,500}}?[ \t]-p"
+            rf"(?:\"(?P<secret>[^\"{_NL}]{{1,1024}})\"|'(?P<secret2>[^'{_NL}]{{1,1024}})'"
+            r"|(?P<secret3>[^\s\"'\\]{1,1024}+))",
+            check=_not_placeholder,
+        ),
+        _fixed(
+            "password",
+            _TOKEN_START + rf"(?:{_LOGIN})(?![A-Za-z0-9_\-])[^\n]{{0,500}}?[ \t]-p[ \t]+"
+            rf"(?:\"(?P<secret>[^\"{_NL}]{{1,8192}})\"|'(?P<secret2>[^'{_NL}]{{1,8192}})'"
+            r"|(?P<secret3>[^\s\"'\\]{1,8192}+))",
+            check=_not_placeholder,
+        ),
+        # flags, then names
+        _named(
+            r"(?<![A-Za-z0-9_\-])--(?P<name>[A-Za-z][A-Za-z0-9_.\-]{0,60}+)(?:=|[ \t]+)" + _FLAG_VALUE,
+            flag_rule=True,
+        ),
+        _named(r"(?P<kq>\\?[\"'])" + _NAME + r"(?P=kq)[ \t]*(?::|=>|=)[ \t]*" + _KV_FIELD_VALUE),
+        _named(r"(?<![A-Za-z0-9_.\-])" + _NAME + r"[ \t]*(?::=|=>|=(?!=))[ \t]*" + _ASSIGN_VALUE),
+        _named(
+            r"^[ \t]*(?:[-*][ \t]+)?(?:#[ \t]*)?"
+            + _NAME
+            + r"[ \t]*:(?!:)[ \t]*"
+            + _COLON_VALUE
+            + r"(?=[ \t]*(?:#|\r|$))",
+            m,
+        ),
+        _named(
+            r"(?<=[{,\"'])[ \t]*"
+            + _NAME
+            + r"[ \t]*:(?!:)[ \t]*"
+            + _FLOW_VALUE
+            + r"(?=[ \t]*(?:[\"'},]|\r|$))",
+            m,
+        ),
+        _fixed(
+            "password",
+            r"(?<![A-Za-z0-9_\-])machine[ \t]+\S{1,255}[ \t]+login[ \t]+\S{1,255}[ \t]+password[ \t]+(?P<secret>\S{1,1024}+)",
+            check=_not_placeholder,
+        ),
+    )
+
+
+_BUILTIN = _builtin_finders()
+
+
+@lru_cache(maxsize=32)
+def _extra_finders(patterns: tuple[tuple[str, str], ...]) -> tuple[_Finder, ...]:
+    """The user's patterns, compiled once; a bad regex is a ConfigError naming its kind."""
+    finders = []
+    for kind, pattern in patterns:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError, ValueError, OverflowError) as error:
+            raise ConfigError(
+                f"redact_patterns: '{kind}' is not a valid regular expression: {error}"
+            ) from None
+        finders.append(_fixed(_snake(kind), pattern))
+    return tuple(finders)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# detect-secrets, the second opinion.
+
+_DS_PLUGINS = (
+    ("aws", "AWSKeyDetector"),
+    ("github_token", "GitHubTokenDetector"),
+    ("gitlab_token", "GitLabTokenDetector"),
+    ("slack", "SlackDetector"),
+    ("jwt", "JwtTokenDetector"),
+    ("basic_auth", "BasicAuthDetector"),
+    ("stripe", "StripeDetector"),
+    ("twilio", "TwilioKeyDetector"),
+    ("sendgrid", "SendGridDetector"),
+    ("npm", "NpmDetector"),
+    ("azure_storage_key", "AzureStorageKeyDetector"),
+    ("discord", "DiscordBotTokenDetector"),
+    ("openai", "OpenAIDetector"),
+    ("mailchimp", "MailchimpDetector"),
+    ("pypi_token", "PypiTokenDetector"),
+    ("telegram_token", "TelegramBotTokenDetector"),
+    ("square_oauth", "SquareOAuthDetector"),
+)
+_DS_KINDS = {
+    "Basic Auth Credentials": "password",
+    "JSON Web Token": "jwt",
+    "NPM tokens": "npm_token",
+    "Azure Storage Account access key": "azure_storage_key",
+}
+_DS_LONG_RUN = re.compile(r"\S{1025,}")
+_DS_MIN_LENGTH = 8
+
+
+@lru_cache(maxsize=1)
+def _ds_plugins() -> tuple[tuple[Any, str], ...]:
+    """(plugin, kind) for each restricted plugin this detect-secrets version has; () when it is missing."""
+    found = []
+    for module, name in _DS_PLUGINS:
+        try:
+            plugin = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), name)()
+        except Exception:  # absent in this version, or detect-secrets not installed: the rest still work
+            continue
+        secret_type = str(getattr(plugin, "secret_type", name))
+        found.append((plugin, _DS_KINDS.get(secret_type, _snake(secret_type))))
+    return tuple(found)
+
+
+def _ds_values(plugin: Any, text: str) -> set[str]:
+    try:
+        return {str(v) for v in plugin.analyze_string(text)}
+    except Exception:  # a plugin bug must not stop ingestion; our own rules already ran
+        return set()
+
+
+def _ds_clean(value: str) -> str:
+    """A flagged value as it should be masked: `AccountKey=...` keeps its name."""
+    value = value.strip()
+    head, sep, tail = value.partition("=")
+    if sep and head.isalpha() and tail:
+        return tail
+    return value
+
+
+def _ds_finder(text: str, allow: frozenset[str]) -> list[_Span]:
+    """Spans detect-secrets still flags in our output, each confirmed on its own line.
+
+    The whole text goes through each plugin once (fast, in C); very long unbroken runs are blanked first
+    because some of its regexes are unbounded. Only values it flags are then looked up line by line.
+    """
+    plugins = _ds_plugins()
+    if not plugins:
+        return []
+    scan = _DS_LONG_RUN.sub(lambda match: " " * len(match.group()), text)
+    spans: list[_Span] = []
+    for plugin, kind in plugins:
+        for raw in sorted(_ds_values(plugin, scan)):
+            value = _ds_clean(raw)
+            if (
+                len(value) < _DS_MIN_LENGTH
+                or value in allow
+                or any(c in value for c in "{}")
+                or any(c.isspace() for c in value)
+                or _is_placeholder(value)
+            ):
+                continue
+            pos = text.find(value)
+            while pos >= 0:
+                start, end = _line_bounds(text, pos)
+                if raw in _ds_values(plugin, text[start:end]):
+                    spans.append((pos, pos + len(value), kind, True))
+                pos = text.find(value, pos + len(value))
+    return spans
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Putting it together.
+
+
+class _Claims:
+    """Non-overlapping spans; the first claim on any character wins."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.spans: list[_Span] = []
+
+    def add(self, span: _Span) -> None:
+        start, end = span[0], span[1]
+        i = bisect_right(self.starts, start)
+        if i > 0 and self.spans[i - 1][1] > start:
+            return
+        if i < len(self.starts) and self.starts[i] < end:
+            return
+        self.starts.insert(i, start)
+        self.spans.insert(i, span)
+
+
+def _pieces(text: str, span: _Span) -> Iterator[_Span]:
+    """A span cut at line breaks, so masking can never change the line count (user patterns may span lines)."""
+    start, end, kind, report = span
+    if _LINE_PIECE.fullmatch(text, start, end):
+        yield span
+        return
+    for piece in _LINE_PIECE.finditer(text, start, end):
+        yield piece.start(), piece.end(), kind, report
+        report = False
+
+
+def _claim_all(text: str, finders: Iterable[_Finder], allow: frozenset[str]) -> list[_Span]:
+    claims = _Claims()
+    for find in finders:
+        for span in find(text):
+            if span[1] > span[0] and text[span[0] : span[1]] not in allow:
+                for piece in _pieces(text, span):
+                    claims.add(piece)
+    return claims.spans
+
+
+def _apply(text: str, spans: list[_Span], path: str, first_line: int) -> tuple[str, list[RedactionFinding]]:
+    """The text with each span replaced by `{kind}`, and one finding per reported span."""
+    if not spans:
+        return text, []
+    newlines = [match.start() for match in re.finditer("\n", text)]
+    out: list[str] = []
+    findings: list[RedactionFinding] = []
+    pos = 0
+    for start, end, kind, report in spans:
+        out.append(text[pos:start])
+        out.append("{" + kind + "}")
+        pos = end
+        if report:
+            findings.append(RedactionFinding(path, first_line + bisect_right(newlines, start - 1), kind))
+    out.append(text[pos:])
+    return "".join(out), findings
+
+
+def redact_text(
+    text: str, path: str, rules: RedactionRules = RedactionRules(), first_line: int = 1
+) -> RedactedText:
+    """Mask every secret in `text`; findings carry `path` and the line (the text starts at `first_line`).
+
+    Deterministic and shape-preserving: only secret values change, lines are never added or removed, and
+    redacting the result again changes nothing.
+    """
+    allow = frozenset(rules.allowlist)
+    finders = (_BUILTIN[0], *_extra_finders(rules.extra_patterns), *_BUILTIN[1:])
+    text_out, findings = _apply(text, _claim_all(text, finders, allow), path, first_line)
+    if rules.use_detect_secrets:
+        second = sorted(_claim_all(text_out, [lambda t: iter(_ds_finder(t, allow))], allow))
+        text_out, more = _apply(text_out, second, path, first_line)
+        findings.extend(more)
+    findings.sort(key=lambda finding: finding.line)
+    return RedactedText(text_out, tuple(findings))

@@ -1,0 +1,186 @@
+"""The CLI: every command, option and exit code, on a literal deployment history in a temporary root."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from runbook_synth.cli import app
+from tests.support.corpus import Run, write_run
+from tests.support.scenarios import deployment_run, write_deployment_history
+
+GENERATED = "2026-11-23"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_deployment_history(tmp_path)
+    return tmp_path
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_deployment_writes_the_runbook_under_root(runner: CliRunner, root: Path) -> None:
+    code, out, err = invoke(runner, "deployment", "lambda", "--root", str(root))
+    target = root / "runbooks" / f"{GENERATED}-deployment-lambda.md"
+    assert code == 0, err
+    assert out == f"Wrote {target} (7 steps from 4 runs, 1 troubleshooting entries)\n"
+    text = target.read_text()
+    assert text.startswith("# Runbook: Deployment - lambda\n")
+    assert "### Step 3: Push image" in text
+
+
+def test_stdout_prints_instead_of_writing(runner: CliRunner, root: Path) -> None:
+    code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
+    assert code == 0 and out.startswith("# Runbook: Deployment - lambda")
+    assert not (root / "runbooks").exists()
+
+
+def test_json_format_has_the_public_fields(runner: CliRunner, root: Path) -> None:
+    code, out, _ = invoke(runner, "generate", "deployment", "lambda", "--root", str(root), "--format", "json", "--stdout")
+    assert code == 0
+    data = json.loads(out)
+    for key in ("operation_type", "scope", "generated", "last_validated", "estimated_duration_seconds", "sources",
+                "steps", "troubleshooting", "rollback", "warnings"):
+        assert key in data
+    step = data["steps"][2]
+    assert set(step) >= {"number", "title", "commands", "parameters", "expected_output", "duration_seconds",
+                         "support", "optional", "verification", "if_failed", "sources"}
+    assert step["support"] == {"runs": 4, "of": 4} and set(step["duration_seconds"]) == {"median", "p90"}
+    issue = data["troubleshooting"][0]
+    assert set(issue) >= {"title", "symptoms", "cause", "solution", "prevention", "occurrences", "last_seen", "sources"}
+
+
+def test_out_and_json_file_name(runner: CliRunner, root: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "elsewhere"
+    code, _, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--out", str(out_dir), "--format", "json")
+    assert code == 0
+    assert json.loads((out_dir / f"{GENERATED}-deployment-lambda.json").read_text())["run_count"] == 4
+
+
+def test_same_input_gives_byte_identical_output(runner: CliRunner, root: Path) -> None:
+    first = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")[1]
+    second = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")[1]
+    assert first == second
+
+
+def test_min_runs_refuses_with_exit_1(runner: CliRunner, root: Path) -> None:
+    code, out, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--min-runs", "9")
+    assert code == 1 and out == ""
+    assert err.startswith("Error: found 4 recorded executions of deployment lambda")
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_other_type_commands_and_no_pattern(runner: CliRunner, root: Path) -> None:
+    for command in ("rollback", "incident-response", "migration", "scaling"):
+        code, _, err = invoke(runner, command, "lambda", "--root", str(root))
+        assert code == 1 and f"found 0 recorded executions of {command} lambda" in err
+        assert "Matching executions of other types: 4 deployment." in err
+
+
+def test_free_text_type_with_generate(runner: CliRunner, root: Path) -> None:
+    code, _, err = invoke(runner, "generate", "backup", "--root", str(root))
+    assert code == 1 and "found 0 recorded executions of backup" in err
+
+
+def test_list_shows_patterns(runner: CliRunner, root: Path) -> None:
+    code, out, _ = invoke(runner, "list", "--root", str(root))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["TYPE", "SCOPE", "EXECUTIONS", "FAILURES", "JOURNALS", "RUNBOOK"]
+    assert lines[1].split() == ["deployment", "lambda", "4", "1", "1", "ready"]
+    code, out, _ = invoke(runner, "list", "--root", str(root), "--min-runs", "6")
+    assert out.splitlines()[1].endswith("needs 2 more run(s)")
+
+
+def test_templates_dir_overrides_by_block(runner: CliRunner, root: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "runbook.md.j2").write_text('{% extends "base.md.j2" %}\n{% block monitoring %}## Monitoring\n\nSee Grafana.\n{% endblock %}\n')
+    code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom))
+    assert code == 0 and "See Grafana." in out and "### Step 1: Run tests" in out
+
+
+def test_bad_template_is_a_one_line_error(runner: CliRunner, root: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "runbook.md.j2").write_text("{% block x %}\n")
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom))
+    assert code == 1 and err.startswith("Error: ") and "template syntax error" in err
+
+
+def test_strict_makes_skips_fatal(runner: CliRunner, root: Path) -> None:
+    bad = root / ".claude" / "observations" / "2026-09-09"
+    bad.mkdir()
+    (bad / "execution-1-broken.md").write_text("---\nmode: [\n---\n")
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
+    assert code == 0 and "warning: skipped .claude/observations/2026-09-09/execution-1-broken.md: frontmatter" in err
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--strict")
+    assert code == 1 and err.startswith("Error: .claude/observations/2026-09-09/execution-1-broken.md: frontmatter")
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--quiet")
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--root", "/nonexistent/path"], "Error: --root /nonexistent/path: no such directory\n"),
+        (["--format", "xml"], "Error: --format 'xml': choose md or json\n"),
+        (["--templates-dir", "/nonexistent/tpl"], "Error: --templates-dir /nonexistent/tpl: no such directory\n"),
+    ],
+)
+def test_user_errors_exit_1_with_one_line(runner: CliRunner, root: Path, args: list[str], message: str) -> None:
+    full = ["deployment", "lambda", *(["--root", str(root)] if "--root" not in args else []), *args]
+    code, _, err = invoke(runner, *full)
+    assert (code, err) == (1, message)
+
+
+def test_usage_errors_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["deployment", "--no-such-option"]).exit_code == 2
+    assert runner.invoke(app, ["generate"]).exit_code == 2
+    assert runner.invoke(app, ["deployment", "lambda", "--min-runs", "0"]).exit_code == 2
+
+
+def test_scope_cannot_escape_the_output_folder(runner: CliRunner, root: Path) -> None:
+    for index in range(2):
+        write_run(root, Run(f"2026-10-0{index + 1}", "11:00:00", "etc", "etc maintenance", deployment_run(index).calls, tags=("deployment", "etc")))
+    code, out, err = invoke(runner, "deployment", "../../etc", "--root", str(root))
+    written = sorted(p.name for p in (root / "runbooks").iterdir() if not p.name.startswith("."))
+    assert code == 0, err
+    assert written == [f"{GENERATED}-deployment-etc.md"]
+
+
+def test_worse_runbook_does_not_silently_replace_a_better_one(runner: CliRunner, root: Path) -> None:
+    assert invoke(runner, "deployment", "lambda", "--root", str(root))[0] == 0
+    target = root / "runbooks" / f"{GENERATED}-deployment-lambda.md"
+    before = target.read_text()
+    for path in sorted((root / ".claude" / "observations").glob("2026-09-0[12]/execution-*.md")):
+        path.unlink()
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root))
+    assert code == 1 and "mined from 4 runs and the new one from only 2" in err
+    assert target.read_text() == before
+    assert invoke(runner, "deployment", "lambda", "--root", str(root), "--force")[0] == 0
+    assert "**Mined from**: 2 recorded runs" in target.read_text()
+
+
+def test_observation_text_is_data_not_template_code(runner: CliRunner, tmp_path: Path) -> None:
+    for index in range(2):
+        run = deployment_run(index)
+        calls = (*run.calls[:-1], run.calls[-1].__class__("curl -s https://api.example.com/health", "{{ lipsum.__globals__ }} {% raw %}", "Check health", "1s"))
+        write_run(tmp_path, Run(run.day, run.clock, run.slug, run.context, calls))
+    code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(tmp_path), "--stdout")
+    assert code == 0 and "{{ lipsum.__globals__ }} {% raw %}" in out
+
+
+def test_python_dash_m_entry_point() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "runbook_synth", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "deployment" in result.stdout and "list" in result.stdout
