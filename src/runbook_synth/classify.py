@@ -23,6 +23,7 @@ TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
     OperationType.SCALING: (
         "scaling", "scale up", "scale out", "scale down", "scaled", "read replica", "replica addition",
         "provisioned concurrency", "reserved concurrency", "capacity", "autoscaling", "add replica", "10x traffic",
+        "aurora reader", "added reader", "add reader", "new reader", "create-db-instance", "put-provisioned-concurrency-config",
     ),
     OperationType.DEPLOYMENT: ("deploy", "deployment", "deployed", "release", "released", "ship", "publish", "rollout"),
 }
@@ -68,9 +69,7 @@ def _has(haystack: str, keyword: str) -> bool:
 
 def _stated_text(observation: Observation) -> str:
     """What the author said this is: tags, file name, title, context."""
-    name = observation.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    name = re.sub(r"^(?:execution|failure|behavior)-\d{4,6}-", "", name)
-    name = re.sub(r"^\d{4}-\d{2}-\d{2}-?", "", name)
+    name = _file_slug(observation.path)
     return words_of(" ".join([*observation.tags, name, observation.title, observation.context]))
 
 
@@ -120,12 +119,26 @@ def component_of(observation: Observation) -> str:
 
 def symptom_label(observation: Observation) -> str:
     """A short free-text scope for observations that name a symptom rather than a component."""
+    incident = TYPE_KEYWORDS[OperationType.INCIDENT_RESPONSE]
     for tag in observation.tags:
         if tag in _GENERIC_TAGS or tag in TYPE_ALIASES or tag in COMPONENT_KEYWORDS:
             continue
-        if any(_has(words_of(tag), keyword) for keyword in TYPE_KEYWORDS[OperationType.INCIDENT_RESPONSE]):
+        if any(_has(words_of(tag), keyword) for keyword in incident):
             return tag.replace("-", " ").replace("_", " ")
+    name = _file_slug(observation.path)
+    if any(_has(words_of(name), keyword) for keyword in incident):
+        kept = [word for word in re.findall(r"[a-z0-9]+", name) if word not in _STOP and word not in _NOTE_WORDS]
+        return " ".join(kept[:4])
     return ""
+
+
+_NOTE_WORDS = {"notes", "note", "md", "incident", "response", "prod", "staging"}
+
+
+def _file_slug(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+    name = re.sub(r"^(?:execution|failure|behavior)-\d{4,6}-", "", name)
+    return re.sub(r"^\d{4}-\d{2}-\d{2}-?", "", name)
 
 
 def classify(observation: Observation) -> Classification:

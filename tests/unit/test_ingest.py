@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,18 @@ def test_large_file_is_skipped_with_its_size(tmp_path: Path) -> None:
 def test_missing_root_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(RunbookSynthError, match="no such directory"):
         check_root(tmp_path / "nope")
+
+
+def test_unquoted_colon_in_context_is_read_line_by_line(caplog: pytest.LogCaptureFixture) -> None:
+    text = "---\nmode: execution\ndate: 2026-09-24\ncontext: incident response: API timeout - 504s\ntags: [incident, api-timeout]\n---\nbody\n"
+    logger = logging.getLogger("runbook_synth.ingest.files")
+    logger.addHandler(caplog.handler)
+    try:
+        document = split_frontmatter(text, "obs/x.md")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert document.metadata == {
+        "mode": "execution", "date": "2026-09-24", "context": "incident response: API timeout - 504s",
+        "tags": ["incident", "api-timeout"],
+    }
+    assert "obs/x.md: frontmatter is not valid YAML at line 4" in caplog.text

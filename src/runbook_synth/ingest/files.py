@@ -5,6 +5,7 @@ Every file that cannot be used becomes a SkippedSource with a reason; nothing is
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from runbook_synth.errors import RunbookSynthError, SourceError
 SOURCE_FOLDERS = (".claude/observations", ".claude/journals")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 _MAX_FRONTMATTER = 64 * 1024
+log = logging.getLogger(__name__)
 _DATE_IN_PATH = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
 
 
@@ -142,13 +144,42 @@ def split_frontmatter(text: str, source: str) -> FrontmatterDocument:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
-        raise SourceError(source, f"frontmatter is not valid YAML{where}: {problem}") from None
+        fallback = _simple_frontmatter(raw)
+        if fallback is None:
+            raise SourceError(source, f"frontmatter is not valid YAML{where}: {problem}") from None
+        log.warning("%s: frontmatter is not valid YAML%s (%s); read it line by line", source, where, problem)
+        metadata = fallback
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
         raise SourceError(source, f"frontmatter is a {type(metadata).__name__}, not a mapping of keys")
     body = "\n".join(lines[end + 1 :])
     return FrontmatterDocument(metadata, body, end + 2, True)
+
+
+_SIMPLE_LINE = re.compile(r"^([A-Za-z_][\w-]{0,40}):(?:\s+(.*))?$")
+
+
+def _simple_frontmatter(raw: str) -> dict[str, Any] | None:
+    """`key: value` lines as /observe writes them, for frontmatter YAML rejects (an unquoted `a: b: c`).
+
+    Only when every line has that shape and brackets balance; anything stranger stays an error.
+    """
+    metadata: dict[str, Any] = {}
+    for line in raw.split("\n"):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _SIMPLE_LINE.match(line)
+        if not match:
+            return None
+        value = (match.group(2) or "").strip()
+        if value.count("[") != value.count("]") or value.count("{") != value.count("}"):
+            return None
+        if value.startswith("[") and value.endswith("]"):
+            metadata[match.group(1)] = [item.strip().strip("'\"") for item in value[1:-1].split(",") if item.strip()]
+        else:
+            metadata[match.group(1)] = value.strip("'\"")
+    return metadata
 
 
 def scalar(metadata: dict[str, Any], key: str) -> str:
