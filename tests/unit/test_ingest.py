@@ -164,6 +164,7 @@ def test_missing_root_is_a_user_error(tmp_path: Path) -> None:
 
 def test_unquoted_colon_in_context_is_read_line_by_line(caplog: pytest.LogCaptureFixture) -> None:
     text = "---\nmode: execution\ndate: 2026-09-24\ncontext: incident response: API timeout - 504s\ntags: [incident, api-timeout]\n---\nbody\n"
+    caplog.set_level(logging.WARNING, logger="runbook_synth")
     logger = logging.getLogger("runbook_synth.ingest.files")
     logger.addHandler(caplog.handler)
     try:
