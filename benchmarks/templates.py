@@ -58,8 +58,7 @@ DRAIN_TUNED: dict[str, tuple[str, list[str], float, int]] = {
     ),
     "HPC": ("<LogId> <Node> <Component> <State> <Time> <Flag> <Content>", [r"=\d+"], 0.5, 4),
     "Thunderbird": (
-        "<Label> <Timestamp> <Date> <User> <Month> <Day> <Time> <Location> "
-        "<Component>(\\[<PID>\\])?: <Content>",
+        "<Label> <Timestamp> <Date> <User> <Month> <Day> <Time> <Location> <Component>(\\[<PID>\\])?: <Content>",
         [r"(\d+\.){3}\d+"],
         0.5,
         4,
@@ -199,9 +198,7 @@ def run_ours(lines: Sequence[str]) -> list[int]:
     return ids
 
 
-def drain3_runner(
-    masks: Sequence[tuple[str, str]], sim_th: float, depth: int
-) -> Callable[[Sequence[str]], list[int]]:
+def drain3_runner(masks: Sequence[tuple[str, str]], sim_th: float, depth: int) -> Callable[[Sequence[str]], list[int]]:
     from drain3 import TemplateMiner  # type: ignore[import-untyped]
     from drain3.masking import MaskingInstruction  # type: ignore[import-untyped]
     from drain3.template_miner_config import TemplateMinerConfig  # type: ignore[import-untyped]
@@ -270,11 +267,7 @@ def main() -> int:
             key: round(sum(float(results[n][miner][key]) for n in names) / len(names), 4)
             for key in ("grouping_accuracy", "f1_group_accuracy")
         }
-        | {
-            "lines_per_second": round(
-                sum(float(results[n][miner]["lines_per_second"]) for n in names) / len(names)
-            )
-        }
+        | {"lines_per_second": round(sum(float(results[n][miner]["lines_per_second"]) for n in names) / len(names))}
         for miner in miners
     }
     for miner in miners:  # all lines over all best times: weights each dataset by its size

@@ -43,18 +43,50 @@ def test_stdout_prints_instead_of_writing(runner: CliRunner, root: Path) -> None
 
 
 def test_json_format_has_the_public_fields(runner: CliRunner, root: Path) -> None:
-    code, out, _ = invoke(runner, "generate", "deployment", "lambda", "--root", str(root), "--format", "json", "--stdout")
+    code, out, _ = invoke(
+        runner, "generate", "deployment", "lambda", "--root", str(root), "--format", "json", "--stdout"
+    )
     assert code == 0
     data = json.loads(out)
-    for key in ("operation_type", "scope", "generated", "last_validated", "estimated_duration_seconds", "sources",
-                "steps", "troubleshooting", "rollback", "warnings"):
+    for key in (
+        "operation_type",
+        "scope",
+        "generated",
+        "last_validated",
+        "estimated_duration_seconds",
+        "sources",
+        "steps",
+        "troubleshooting",
+        "rollback",
+        "warnings",
+    ):
         assert key in data
     step = data["steps"][2]
-    assert set(step) >= {"number", "title", "commands", "parameters", "expected_output", "duration_seconds",
-                         "support", "optional", "verification", "if_failed", "sources"}
+    assert set(step) >= {
+        "number",
+        "title",
+        "commands",
+        "parameters",
+        "expected_output",
+        "duration_seconds",
+        "support",
+        "optional",
+        "verification",
+        "if_failed",
+        "sources",
+    }
     assert step["support"] == {"runs": 4, "of": 4} and set(step["duration_seconds"]) == {"median", "p90"}
     issue = data["troubleshooting"][0]
-    assert set(issue) >= {"title", "symptoms", "cause", "solution", "prevention", "occurrences", "last_seen", "sources"}
+    assert set(issue) >= {
+        "title",
+        "symptoms",
+        "cause",
+        "solution",
+        "prevention",
+        "occurrences",
+        "last_seen",
+        "sources",
+    }
 
 
 def test_out_and_json_file_name(runner: CliRunner, root: Path, tmp_path: Path) -> None:
@@ -102,8 +134,12 @@ def test_list_shows_patterns(runner: CliRunner, root: Path) -> None:
 def test_templates_dir_overrides_by_block(runner: CliRunner, root: Path, tmp_path: Path) -> None:
     custom = tmp_path / "tpl"
     custom.mkdir()
-    (custom / "runbook.md.j2").write_text('{% extends "base.md.j2" %}\n{% block monitoring %}## Monitoring\n\nSee Grafana.\n{% endblock %}\n')
-    code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom))
+    (custom / "runbook.md.j2").write_text(
+        '{% extends "base.md.j2" %}\n{% block monitoring %}## Monitoring\n\nSee Grafana.\n{% endblock %}\n'
+    )
+    code, out, _ = invoke(
+        runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom)
+    )
     assert code == 0 and "See Grafana." in out and "### Step 1: Run tests" in out
 
 
@@ -111,7 +147,9 @@ def test_bad_template_is_a_one_line_error(runner: CliRunner, root: Path, tmp_pat
     custom = tmp_path / "tpl"
     custom.mkdir()
     (custom / "runbook.md.j2").write_text("{% block x %}\n")
-    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom))
+    code, _, err = invoke(
+        runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom)
+    )
     assert code == 1 and err.startswith("Error: ") and "template syntax error" in err
 
 
@@ -132,7 +170,10 @@ def test_strict_makes_skips_fatal(runner: CliRunner, root: Path) -> None:
     [
         (["--root", "/nonexistent/path"], "Error: --root /nonexistent/path: no such directory\n"),
         (["--format", "xml"], "Error: --format 'xml': choose md or json\n"),
-        (["--templates-dir", "/nonexistent/tpl"], "Error: --templates-dir /nonexistent/tpl: no such directory\n"),
+        (
+            ["--templates-dir", "/nonexistent/tpl"],
+            "Error: --templates-dir /nonexistent/tpl: no such directory\n",
+        ),
     ],
 )
 def test_user_errors_exit_1_with_one_line(runner: CliRunner, root: Path, args: list[str], message: str) -> None:
@@ -149,8 +190,18 @@ def test_usage_errors_exit_2(runner: CliRunner) -> None:
 
 def test_scope_cannot_escape_the_output_folder(runner: CliRunner, root: Path) -> None:
     for index in range(2):
-        write_run(root, Run(f"2026-10-0{index + 1}", "11:00:00", "etc", "etc maintenance", deployment_run(index).calls, tags=("deployment", "etc")))
-    code, out, err = invoke(runner, "deployment", "../../etc", "--root", str(root))
+        write_run(
+            root,
+            Run(
+                f"2026-10-0{index + 1}",
+                "11:00:00",
+                "etc",
+                "etc maintenance",
+                deployment_run(index).calls,
+                tags=("deployment", "etc"),
+            ),
+        )
+    code, _, err = invoke(runner, "deployment", "../../etc", "--root", str(root))
     written = sorted(p.name for p in (root / "runbooks").iterdir() if not p.name.startswith("."))
     assert code == 0, err
     assert written == [f"{GENERATED}-deployment-etc.md"]
@@ -172,7 +223,15 @@ def test_worse_runbook_does_not_silently_replace_a_better_one(runner: CliRunner,
 def test_observation_text_is_data_not_template_code(runner: CliRunner, tmp_path: Path) -> None:
     for index in range(2):
         run = deployment_run(index)
-        calls = (*run.calls[:-1], run.calls[-1].__class__("curl -s https://api.example.com/health", "{{ lipsum.__globals__ }} {% raw %}", "Check health", "1s"))
+        calls = (
+            *run.calls[:-1],
+            run.calls[-1].__class__(
+                "curl -s https://api.example.com/health",
+                "{{ lipsum.__globals__ }} {% raw %}",
+                "Check health",
+                "1s",
+            ),
+        )
         write_run(tmp_path, Run(run.day, run.clock, run.slug, run.context, calls))
     code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(tmp_path), "--stdout")
     assert code == 0 and "{{ lipsum.__globals__ }} {% raw %}" in out
@@ -182,5 +241,7 @@ def test_python_dash_m_entry_point() -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "runbook_synth", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "runbook_synth", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0 and "deployment" in result.stdout and "list" in result.stdout

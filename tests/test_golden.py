@@ -50,5 +50,11 @@ def test_planted_secrets_never_reach_a_runbook(runner: CliRunner, sample_root: P
 def test_sample_list(runner: CliRunner, sample_root: Path) -> None:
     result = runner.invoke(app, ["list", "--root", str(sample_root), "-q"])
     rows = {tuple(line.split()[:2]) for line in result.stdout.splitlines()[1:]}
-    assert {("deployment", "lambda"), ("deployment", "frontend"), ("rollback", "lambda"), ("migration", "database"),
-            ("scaling", "database"), ("incident-response", "api")} <= rows
+    assert {
+        ("deployment", "lambda"),
+        ("deployment", "frontend"),
+        ("rollback", "lambda"),
+        ("migration", "database"),
+        ("scaling", "database"),
+        ("incident-response", "api"),
+    } <= rows

@@ -144,7 +144,13 @@ def _lcs_pairs(profile: Sequence[int], sequence: Sequence[int]) -> list[tuple[in
     return pairs
 
 
-def _add_run(profile: list[list[Member]], profile_ids: list[int], run: int, ids: list[int], commands: Sequence[CommandRun]) -> None:
+def _add_run(
+    profile: list[list[Member]],
+    profile_ids: list[int],
+    run: int,
+    ids: list[int],
+    commands: Sequence[CommandRun],
+) -> None:
     pairs = _lcs_pairs(profile_ids, ids)
     new_profile: list[list[Member]] = []
     new_ids: list[int] = []
@@ -243,7 +249,9 @@ def _ran_together(first: Column, second: Column) -> bool:
 
 
 def most_common_operation(column_group: Sequence[Column]) -> str:
-    counts = Counter(member.command.operation for column in column_group for member in column.members if member.command.operation)
+    counts = Counter(
+        member.command.operation for column in column_group for member in column.members if member.command.operation
+    )
     if not counts:
         return ""
     return max(sorted(counts), key=lambda title: counts[title])

@@ -14,18 +14,75 @@ from runbook_synth.models import Classification, Observation, OperationType, Sou
 from runbook_synth.shell import strip_wrappers
 
 TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
-    OperationType.ROLLBACK: ("rollback", "roll back", "rolled back", "rolling back", "revert", "reverted", "downgrade"),
+    OperationType.ROLLBACK: (
+        "rollback",
+        "roll back",
+        "rolled back",
+        "rolling back",
+        "revert",
+        "reverted",
+        "downgrade",
+    ),
     OperationType.INCIDENT_RESPONSE: (
-        "incident", "outage", "timeout", "timed out", "time out", "5xx", "504", "503", "502", "alarm",
-        "on-call", "oncall", "pager", "degraded", "latency spike", "exhausted", "triage", "mitigate",
+        "incident",
+        "outage",
+        "timeout",
+        "timed out",
+        "time out",
+        "5xx",
+        "504",
+        "503",
+        "502",
+        "alarm",
+        "on-call",
+        "oncall",
+        "pager",
+        "degraded",
+        "latency spike",
+        "exhausted",
+        "triage",
+        "mitigate",
     ),
-    OperationType.MIGRATION: ("migration", "migrate", "migrated", "schema change", "alembic", "flyway", "upgrade head"),
+    OperationType.MIGRATION: (
+        "migration",
+        "migrate",
+        "migrated",
+        "schema change",
+        "alembic",
+        "flyway",
+        "upgrade head",
+    ),
     OperationType.SCALING: (
-        "scaling", "scale up", "scale out", "scale down", "scaled", "read replica", "replica addition",
-        "provisioned concurrency", "reserved concurrency", "capacity", "autoscaling", "add replica", "10x traffic",
-        "aurora reader", "added reader", "add reader", "new reader", "create-db-instance", "put-provisioned-concurrency-config",
+        "scaling",
+        "scale up",
+        "scale out",
+        "scale down",
+        "scaled",
+        "read replica",
+        "replica addition",
+        "provisioned concurrency",
+        "reserved concurrency",
+        "capacity",
+        "autoscaling",
+        "add replica",
+        "10x traffic",
+        "aurora reader",
+        "added reader",
+        "add reader",
+        "new reader",
+        "create-db-instance",
+        "put-provisioned-concurrency-config",
     ),
-    OperationType.DEPLOYMENT: ("deploy", "deployment", "deployed", "release", "released", "ship", "publish", "rollout"),
+    OperationType.DEPLOYMENT: (
+        "deploy",
+        "deployment",
+        "deployed",
+        "release",
+        "released",
+        "ship",
+        "publish",
+        "rollout",
+    ),
 }
 _TYPE_ORDER = (
     OperationType.ROLLBACK,
@@ -48,14 +105,53 @@ TYPE_ALIASES = {
 
 COMPONENT_KEYWORDS: dict[str, tuple[str, ...]] = {
     "lambda": ("lambda", "serverless function", "update-function-code", "function-updated"),
-    "frontend": ("frontend", "front-end", "static site", "cloudfront", "s3 sync", "spa", "web app", "webapp", "ui"),
-    "database": ("database", "aurora", "rds", "postgres", "postgresql", "mysql", "dynamodb", "alembic", "schema", "psql"),
+    "frontend": (
+        "frontend",
+        "front-end",
+        "static site",
+        "cloudfront",
+        "s3 sync",
+        "spa",
+        "web app",
+        "webapp",
+        "ui",
+    ),
+    "database": (
+        "database",
+        "aurora",
+        "rds",
+        "postgres",
+        "postgresql",
+        "mysql",
+        "dynamodb",
+        "alembic",
+        "schema",
+        "psql",
+    ),
     "infrastructure": ("infrastructure", "infra", "terraform", "cloudformation", "cdk", "vpc", "pulumi"),
     "kubernetes": ("kubernetes", "k8s", "kubectl", "helm", "eks", "pod", "deployment.apps"),
 }
 _GENERIC_TAGS = {
-    "aws", "prod", "production", "staging", "dev", "local", "ops", "operations", "runbook", "manual", "cli",
-    "success", "failure", "execution", "behavior", "note", "notes", "fix", "error", "retry",
+    "aws",
+    "prod",
+    "production",
+    "staging",
+    "dev",
+    "local",
+    "ops",
+    "operations",
+    "runbook",
+    "manual",
+    "cli",
+    "success",
+    "failure",
+    "execution",
+    "behavior",
+    "note",
+    "notes",
+    "fix",
+    "error",
+    "retry",
 }
 
 
@@ -158,8 +254,29 @@ def _fallback_scope(observation: Observation) -> str:
 
 
 _STOP = {
-    "the", "a", "an", "of", "to", "for", "on", "in", "and", "with", "after", "before", "from", "by", "at",
-    "deployed", "deploy", "deployment", "rollback", "migration", "scaling", "incident", "response",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "for",
+    "on",
+    "in",
+    "and",
+    "with",
+    "after",
+    "before",
+    "from",
+    "by",
+    "at",
+    "deployed",
+    "deploy",
+    "deployment",
+    "rollback",
+    "migration",
+    "scaling",
+    "incident",
+    "response",
 }
 
 
@@ -181,7 +298,12 @@ def scope_similarity(scope: str, observation: Observation, classification: Class
         scores = component_scores(observation)
         return 0.8 if scores.get(wanted, 0) >= 3 else 0.0
     stated = _stated_text(observation).strip()
-    candidates: Iterable[str] = (classification.scope, stated, observation.context.lower(), observation.title.lower())
+    candidates: Iterable[str] = (
+        classification.scope,
+        stated,
+        observation.context.lower(),
+        observation.title.lower(),
+    )
     best = 0.0
     for candidate in candidates:
         if not candidate:

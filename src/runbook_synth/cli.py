@@ -14,7 +14,7 @@ import typer
 
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.models import OperationType
-from runbook_synth.pipeline import GenerateRequest, Generated, generate, list_patterns, write
+from runbook_synth.pipeline import Generated, GenerateRequest, generate, list_patterns, write
 from runbook_synth.settings import load_settings
 
 app = typer.Typer(
@@ -31,7 +31,8 @@ OutOption = Annotated[Path | None, typer.Option("--out", help="Output folder. De
 FormatOption = Annotated[str, typer.Option("--format", help="md (the /runbook template) or json.")]
 StdoutOption = Annotated[bool, typer.Option("--stdout", help="Print the runbook instead of writing it.")]
 MinRunsOption = Annotated[
-    int | None, typer.Option("--min-runs", min=1, help="Fewest matching executions for a pattern (default 2).")
+    int | None,
+    typer.Option("--min-runs", min=1, help="Fewest matching executions for a pattern (default 2)."),
 ]
 TemplatesOption = Annotated[
     Path | None, typer.Option("--templates-dir", help="Your templates, searched before the packaged ones.")
@@ -127,8 +128,18 @@ def _type_command(operation: OperationType) -> None:
         redaction_report: ReportOption = False,
     ) -> None:
         run_generate(
-            operation.value, scope, root, out, output_format, stdout, min_runs, templates_dir, strict, quiet,
-            force, redaction_report,
+            operation.value,
+            scope,
+            root,
+            out,
+            output_format,
+            stdout,
+            min_runs,
+            templates_dir,
+            strict,
+            quiet,
+            force,
+            redaction_report,
         )
 
     command.__doc__ = f"Generate the {operation.value} runbook for SCOPE."
@@ -162,7 +173,17 @@ def generate_command(
 ) -> None:
     """Generate a runbook for any operation TYPE and SCOPE."""
     run_generate(
-        operation_type, scope, root, out, output_format, stdout, min_runs, templates_dir, strict, quiet, force,
+        operation_type,
+        scope,
+        root,
+        out,
+        output_format,
+        stdout,
+        min_runs,
+        templates_dir,
+        strict,
+        quiet,
+        force,
         redaction_report,
     )
 

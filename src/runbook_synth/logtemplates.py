@@ -88,12 +88,8 @@ def _word(word: str) -> str:
 
 
 # Unit words after a number belong to the value ("1.16 KB"); split() keeps the lists readable.
-_UNITS = frozenset(
-    str.split("b kb mb gb tb kib mib gib byte bytes ms s sec secs second seconds min mins minutes")
-)
-_DATE_WORDS = frozenset(
-    str.split("mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep oct nov dec")
-)
+_UNITS = frozenset(str.split("b kb mb gb tb kib mib gib byte bytes ms s sec secs second seconds min mins minutes"))
+_DATE_WORDS = frozenset(str.split("mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep oct nov dec"))
 _CACHE_LIMIT = 200_000
 
 

@@ -28,7 +28,10 @@ def _mask(name: str, pattern: str) -> Mask:
 # Order matters: the more specific shape wins.
 MASKS: tuple[Mask, ...] = (
     _mask("digest", r"(?<![\w])sha(?:256|512):[0-9a-f]{32,128}(?![\w])"),
-    _mask("uuid", r"(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])"),
+    _mask(
+        "uuid",
+        r"(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])",
+    ),
     _mask(
         "timestamp",
         r"(?<![\w])\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\w])",
@@ -132,9 +135,7 @@ class PlaceholderNames:
         return candidate
 
 
-def template_commands(
-    instances: Sequence[tuple[int, str]], names: PlaceholderNames | None = None
-) -> CommandTemplate:
+def template_commands(instances: Sequence[tuple[int, str]], names: PlaceholderNames | None = None) -> CommandTemplate:
     """One template for the same command as run in many runs ((run index, command) pairs)."""
     names = names or PlaceholderNames()
     tokenized = [(run, words(command)) for run, command in instances if command.strip()]
@@ -154,7 +155,9 @@ def template_commands(
             continue
         prefix, suffix = _common_affixes(values)
         middles = tuple(
-            sorted({(run, tokens[position][len(prefix) : len(tokens[position]) - len(suffix)]) for run, tokens in group})
+            sorted(
+                {(run, tokens[position][len(prefix) : len(tokens[position]) - len(suffix)]) for run, tokens in group}
+            )
         )
         previous = out[position - 1] if position else ""
         wanted = _placeholder_name(previous, prefix, [middle for _, middle in middles], whole=not prefix and not suffix)

@@ -99,14 +99,20 @@ def _aws_services(runbook: Runbook) -> list[str]:
     return sorted(set(found))
 
 
-def render_markdown(runbook: Runbook, settings: Settings, templates_dir: Path | None = None, name: str = "runbook.md.j2") -> str:
+def render_markdown(
+    runbook: Runbook, settings: Settings, templates_dir: Path | None = None, name: str = "runbook.md.j2"
+) -> str:
     try:
         template = environment(templates_dir).get_template(name)
         return template.render(**runbook_context(runbook, settings))
     except jinja2.TemplateNotFound as error:
-        raise RunbookSynthError(f"template {error.name!r} not found in {templates_dir or packaged_templates()}") from None
+        raise RunbookSynthError(
+            f"template {error.name!r} not found in {templates_dir or packaged_templates()}"
+        ) from None
     except jinja2.TemplateSyntaxError as error:
-        raise RunbookSynthError(f"{error.filename or error.name}:{error.lineno}: template syntax error: {error.message}") from None
+        raise RunbookSynthError(
+            f"{error.filename or error.name}:{error.lineno}: template syntax error: {error.message}"
+        ) from None
     except jinja2.UndefinedError as error:
         raise RunbookSynthError(f"template {name}: {error.message}") from None
     except jinja2.exceptions.SecurityError as error:

@@ -22,8 +22,9 @@ class Settings:
     )
     optional_support: float = field(
         default=0.25,
-        metadata={"doc": "A step seen in at least this share of runs (but below required) is optional; "
-                  "below it, noise."},
+        metadata={
+            "doc": "A step seen in at least this share of runs (but below required) is optional; below it, noise."
+        },
     )
     max_file_mb: float = field(default=20.0, metadata={"doc": "Larger source files are skipped by name."})
     owner: str = field(default="", metadata={"doc": "Shown as Runbook Owner; empty says it is unassigned."})
@@ -104,7 +105,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     default = getattr(Settings(), name)
     if name == "redact_patterns":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{source}: {name} must be a table of kind = \"regex\"")
+            raise ConfigError(f'{source}: {name} must be a table of kind = "regex"')
         return tuple(sorted((str(kind), pattern) for kind, pattern in value.items()))
     if name == "redact_allowlist":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

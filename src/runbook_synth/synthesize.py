@@ -90,7 +90,9 @@ _CHECK_VERBS = {
     "systemctl": {"status", "is-active"},
     "helm": {"status", "list", "history"},
 }
-_MONITOR = re.compile(r"logs\s+tail|filter-log-events|get-metric|describe-alarms|kubectl\s+logs|kubectl\s+top|journalctl")
+_MONITOR = re.compile(
+    r"logs\s+tail|filter-log-events|get-metric|describe-alarms|kubectl\s+logs|kubectl\s+top|journalctl"
+)
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,8 @@ def is_check(command: str) -> bool:
         )
     if program in ("dr", "pytest", "npm", "make") and re.search(r"\btest|\bsmoke|\bcheck|\bverify", command):
         return True
-    verbs = _CHECK_VERBS.get(program)
-    return bool(verbs and len(tokens) > 1 and tokens[1] in verbs)
+    check_verbs = _CHECK_VERBS.get(program)
+    return bool(check_verbs and len(tokens) > 1 and tokens[1] in check_verbs)
 
 
 def robust_durations(values: Sequence[float]) -> DurationEstimate | None:
@@ -259,7 +261,12 @@ def _failure_events(context: _Context, journals: Sequence[Observation]) -> list[
         if error.strip():
             events.append(
                 FailureEvent(
-                    error, failure.failed_command, failure.day, failure.path, "failure", title=failure.title,
+                    error,
+                    failure.failed_command,
+                    failure.day,
+                    failure.path,
+                    "failure",
+                    title=failure.title,
                     related=is_related,
                 )
             )
@@ -341,7 +348,9 @@ def _troubleshooting(
         journal = max(journals, key=lambda event: (event.day or date.min, event.source)) if journals else None
         solution = journal.solution if journal and journal.solution else _fix_commands(members, context.names)
         days = [event.day for event in members if event.day]
-        title = (journal.title if journal and journal.title else "") or _title_from_error(symptoms[0] if symptoms else "")
+        title = (journal.title if journal and journal.title else "") or _title_from_error(
+            symptoms[0] if symptoms else ""
+        )
         key_ids = {context.keys.id_of(event.command) for event in members if event.command}
         entries.append(
             (
@@ -415,8 +424,8 @@ def _monitoring(context: _Context) -> tuple[str, ...]:
         return ()
     keys = KeyIndex()
     grouped: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for run, command in found:
-        grouped[keys.id_of(command)].append((run, command))
+    for run_index, text in found:
+        grouped[keys.id_of(text)].append((run_index, text))
     return tuple(template_commands(grouped[key], context.names).template for key in sorted(grouped))
 
 
@@ -477,7 +486,9 @@ def synthesize(
         warnings.append(f"{len(skipped)} source file(s) were skipped: " + "; ".join(skipped[:10]))
     used = {source.split(":", 1)[0] for entry, _ in entries for source in entry.sources}
     journal_paths = [journal.path for journal in selection.journals]
-    sources = sorted({obs.path for obs in executions} | {f.path for f in selection.failures} | set(journal_paths) | used)
+    sources = sorted(
+        {obs.path for obs in executions} | {f.path for f in selection.failures} | set(journal_paths) | used
+    )
     rollback = _rollback(rollback_selection, settings)
     days = [obs.day for obs in executions if obs.day]
     return Runbook(
@@ -524,5 +535,9 @@ def kinds_count(observations: Sequence[Observation]) -> dict[str, int]:
 def review_frequency(operation_type: str, settings: Settings) -> str:
     if settings.review_frequency:
         return settings.review_frequency
-    critical = {OperationType.DEPLOYMENT.value, OperationType.INCIDENT_RESPONSE.value, OperationType.ROLLBACK.value}
+    critical = {
+        OperationType.DEPLOYMENT.value,
+        OperationType.INCIDENT_RESPONSE.value,
+        OperationType.ROLLBACK.value,
+    }
     return "Monthly" if operation_type in critical else "Quarterly"

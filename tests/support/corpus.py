@@ -74,7 +74,9 @@ def write_run(root: Path, run: Run) -> Path:
     return path
 
 
-def failure_text(day: str, context: str, error: str, command: str, tags: tuple[str, ...] = ("deployment", "lambda")) -> str:
+def failure_text(
+    day: str, context: str, error: str, command: str, tags: tuple[str, ...] = ("deployment", "lambda")
+) -> str:
     return "\n".join(
         [
             "---",
@@ -116,7 +118,9 @@ def write_failure(root: Path, day: str, slug: str, context: str, error: str, com
     return path
 
 
-def write_error_journal(root: Path, day: str, slug: str, title: str, error: str, cause: str, fix: str, prevention: str) -> Path:
+def write_error_journal(
+    root: Path, day: str, slug: str, title: str, error: str, cause: str, fix: str, prevention: str
+) -> Path:
     folder = root / ".claude" / "journals" / "error"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{day}-{slug}.md"

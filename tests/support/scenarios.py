@@ -16,25 +16,62 @@ def deployment_run(index: int, retry: bool = False, with_logs: bool = False, noi
     calls = [Call("pytest -q", f"{40 + index} passed in 3.{index}s", "Run tests", f"{20 + index}s")]
     if noise:
         calls.append(Call("ls -la", "total 8", "Look around", "1s"))
-    calls.append(Call(f"docker build -t telegram-api:{sha} .", f"Successfully built {sha}", "Build image", f"1m {10 + index}s"))
+    calls.append(
+        Call(
+            f"docker build -t telegram-api:{sha} .",
+            f"Successfully built {sha}",
+            "Build image",
+            f"1m {10 + index}s",
+        )
+    )
     if retry:
         calls += [
-            Call(f"docker push 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api:{sha}", EXPIRED, "Push image", "2s", 1),
-            Call("aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin 1234.dkr.ecr.us-east-1.amazonaws.com", "Login Succeeded", "Log in to ECR", "3s"),
+            Call(
+                f"docker push 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api:{sha}",
+                EXPIRED,
+                "Push image",
+                "2s",
+                1,
+            ),
+            Call(
+                "aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin 1234.dkr.ecr.us-east-1.amazonaws.com",
+                "Login Succeeded",
+                "Log in to ECR",
+                "3s",
+            ),
         ]
     calls += [
-        Call(f"docker push 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api:{sha}", f"{sha}: digest: {digest} size: 2203", "Push image", f"{30 + index}s"),
+        Call(
+            f"docker push 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api:{sha}",
+            f"{sha}: digest: {digest} size: 2203",
+            "Push image",
+            f"{30 + index}s",
+        ),
         Call(
             "ENV=prod doppler run -- aws lambda update-function-code --function-name report_worker \\\n"
             f"  --image-uri 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api@{digest}",
-            '{"LastUpdateStatus": "InProgress"}', "Update the function", "4s",
+            '{"LastUpdateStatus": "InProgress"}',
+            "Update the function",
+            "4s",
         ),
-        Call("aws lambda wait function-updated --function-name report_worker", "", "Wait for the update", f"{40 + index}s"),
+        Call(
+            "aws lambda wait function-updated --function-name report_worker",
+            "",
+            "Wait for the update",
+            f"{40 + index}s",
+        ),
     ]
     if with_logs:
         calls.append(Call("aws logs tail /aws/lambda/report_worker --since 5m", "START RequestId", "Tail logs", "5s"))
     calls.append(Call("curl -s https://api.example.com/health", '{"status": "healthy"}', "Check health", "1s"))
-    return Run(f"2026-09-0{index + 1}", f"10:00:0{index}", "deployed-lambda", "deployed report_worker lambda", tuple(calls), total=f"4m {index}s")
+    return Run(
+        f"2026-09-0{index + 1}",
+        f"10:00:0{index}",
+        "deployed-lambda",
+        "deployed report_worker lambda",
+        tuple(calls),
+        total=f"4m {index}s",
+    )
 
 
 def write_deployment_history(root: Path) -> None:
@@ -44,11 +81,19 @@ def write_deployment_history(root: Path) -> None:
     write_run(root, deployment_run(2, with_logs=True))
     write_run(root, deployment_run(3))
     write_failure(
-        root, "2026-09-06", "ecr-push", "ECR push failed during lambda deploy", EXPIRED.replace("Reauth", "Please reauth"),
+        root,
+        "2026-09-06",
+        "ecr-push",
+        "ECR push failed during lambda deploy",
+        EXPIRED.replace("Reauth", "Please reauth"),
         f"docker push 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api:{SHAS[0]}",
     )
     write_error_journal(
-        root, "2026-09-07", "ecr-token-expired", "ECR authorization token expired", EXPIRED,
+        root,
+        "2026-09-07",
+        "ecr-token-expired",
+        "ECR authorization token expired",
+        EXPIRED,
         "ECR login tokens are valid for 12 hours; the session had logged in the day before.",
         "aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin 1234.dkr.ecr.us-east-1.amazonaws.com",
         "Log in to ECR at the start of every deployment.",

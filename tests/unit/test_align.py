@@ -69,7 +69,11 @@ def test_swapped_independent_steps_merge_into_one_column_each() -> None:
 
 
 def test_check_before_and_after_stays_two_columns() -> None:
-    run = ["aws lambda get-function --function-name f", "aws lambda update-function-code --function-name f", "aws lambda get-function --function-name f"]
+    run = [
+        "aws lambda get-function --function-name f",
+        "aws lambda update-function-code --function-name f",
+        "aws lambda get-function --function-name f",
+    ]
     result = consensus(run, run)
     assert [count for _, count in result] == [2, 2, 2]
     assert result[0][0] == result[2][0]
@@ -87,9 +91,18 @@ def test_commands_of_one_tool_call_share_a_step() -> None:
         ]
         runs.append(prepare_run(index, commands, keys))
     groups = group_columns(align_sequences(runs, keys).columns)
-    assert [[keys.keys[c.key_id] for c in group] for group in groups] == [["build x"], ["update x", "wait x"], ["curl y"]]
+    assert [[keys.keys[c.key_id] for c in group] for group in groups] == [
+        ["build x"],
+        ["update x", "wait x"],
+        ["curl y"],
+    ]
 
 
 def test_alignment_is_deterministic() -> None:
-    sequences = [["a x", "b x", "c x"], ["b x", "a x", "c x", "e x"], ["a x", "c x"], ["a x", "b x", "e x", "c x"]]
+    sequences = [
+        ["a x", "b x", "c x"],
+        ["b x", "a x", "c x", "e x"],
+        ["a x", "c x"],
+        ["a x", "b x", "e x", "c x"],
+    ]
     assert consensus(*sequences) == consensus(*sequences)

@@ -3,9 +3,18 @@ from runbook_synth.cluster import merge_free_text_scopes
 from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind
 
 
-def obs(path: str, tags: tuple[str, ...] = (), context: str = "", commands: tuple[str, ...] = (), kind: SourceKind = SourceKind.EXECUTION) -> Observation:
+def obs(
+    path: str,
+    tags: tuple[str, ...] = (),
+    context: str = "",
+    commands: tuple[str, ...] = (),
+    kind: SourceKind = SourceKind.EXECUTION,
+) -> Observation:
     return Observation(
-        path=path, kind=kind, tags=tags, context=context,
+        path=path,
+        kind=kind,
+        tags=tags,
+        context=context,
         commands=tuple(CommandRun(c, Provenance(path, 1)) for c in commands),
     )
 
@@ -26,7 +35,14 @@ def test_commands_decide_when_nothing_is_stated() -> None:
 
 
 def test_incidents_are_scoped_by_their_symptom() -> None:
-    found = classify(obs("o/failure-1-x.md", ("incident", "api-timeout", "lambda"), "504s on /reports", kind=SourceKind.FAILURE))
+    found = classify(
+        obs(
+            "o/failure-1-x.md",
+            ("incident", "api-timeout", "lambda"),
+            "504s on /reports",
+            kind=SourceKind.FAILURE,
+        )
+    )
     assert (found.operation_type, found.scope) == ("incident-response", "api timeout")
 
 

@@ -32,4 +32,10 @@ def test_prose_duration_finds_the_stated_time() -> None:
 
 
 def test_format_duration_is_short() -> None:
-    assert [format_duration(v) for v in (0.4, 45, 200, 4000, None)] == ["0.4s", "45s", "3m 20s", "1h 06m", "unknown"]
+    assert [format_duration(v) for v in (0.4, 45, 200, 4000, None)] == [
+        "0.4s",
+        "45s",
+        "3m 20s",
+        "1h 06m",
+        "unknown",
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,9 @@ RUN = Run(
 
 
 def test_execution_tool_calls_become_commands_with_provenance_and_exit_codes() -> None:
-    observation = parse_source(".claude/observations/2026-09-01/execution-100001-deployed-lambda.md", execution_text(RUN))
+    observation = parse_source(
+        ".claude/observations/2026-09-01/execution-100001-deployed-lambda.md", execution_text(RUN)
+    )
     assert observation.kind == SourceKind.EXECUTION
     assert observation.tags == ("deployment", "lambda")
     assert observation.context == "deployed report_worker"
@@ -51,7 +52,9 @@ def test_execution_tool_calls_become_commands_with_provenance_and_exit_codes() -
 
 
 def test_failure_observation_fields() -> None:
-    text = failure_text("2026-09-02", "ECR push failed", "denied: Your authorization token has expired.", "docker push api:1")
+    text = failure_text(
+        "2026-09-02", "ECR push failed", "denied: Your authorization token has expired.", "docker push api:1"
+    )
     observation = parse_source(".claude/observations/2026-09-02/failure-090000-push.md", text)
     assert observation.kind == SourceKind.FAILURE
     assert observation.error_messages == ("denied: Your authorization token has expired.",)
@@ -61,14 +64,22 @@ def test_failure_observation_fields() -> None:
 
 def test_error_journal_fields(tmp_path: Path) -> None:
     path = write_error_journal(
-        tmp_path, "2026-09-03", "ecr-token", "ECR token expired", "denied: token expired",
-        "The ECR login token lasts 12 hours.", "aws ecr get-login-password | docker login --password-stdin x\n# then\ndocker push x",
+        tmp_path,
+        "2026-09-03",
+        "ecr-token",
+        "ECR token expired",
+        "denied: token expired",
+        "The ECR login token lasts 12 hours.",
+        "aws ecr get-login-password | docker login --password-stdin x\n# then\ndocker push x",
         "Log in right before pushing.",
     )
     observation = parse_source(path.relative_to(tmp_path).as_posix(), path.read_text())
     assert observation.kind == SourceKind.JOURNAL and observation.category == "error"
     assert observation.root_cause == "The ECR login token lasts 12 hours."
-    assert observation.solution_commands == ("aws ecr get-login-password | docker login --password-stdin x", "docker push x")
+    assert observation.solution_commands == (
+        "aws ecr get-login-password | docker login --password-stdin x",
+        "docker push x",
+    )
     assert observation.prevention == "Log in right before pushing."
     assert observation.error_messages == ("denied: token expired",)
 
@@ -99,7 +110,10 @@ def test_loose_note_console_block_and_prose_duration() -> None:
 def test_inline_code_commands_in_prose() -> None:
     text = "Ran `docker push api:1` then `aws lambda wait function-updated --function-name x`; the name is `report_worker`."
     observation = parse_source(".claude/observations/note.md", text)
-    assert [c.command for c in observation.commands] == ["docker push api:1", "aws lambda wait function-updated --function-name x"]
+    assert [c.command for c in observation.commands] == [
+        "docker push api:1",
+        "aws lambda wait function-updated --function-name x",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +150,9 @@ def test_load_corpus_skips_bad_files_by_name(tmp_path: Path) -> None:
     outside.write_text("secret")
     (folder / "execution-4-link.md").symlink_to(outside)
     corpus = load_corpus(tmp_path, Settings())
-    assert [o.path for o in corpus.observations] == [".claude/observations/2026-09-01/execution-100001-deployed-lambda.md"]
+    assert [o.path for o in corpus.observations] == [
+        ".claude/observations/2026-09-01/execution-100001-deployed-lambda.md"
+    ]
     reasons = {skip.path.rsplit("/", 1)[-1]: skip.reason for skip in corpus.skipped}
     assert reasons == {
         "execution-1-binary.md": "binary file, not markdown text",
@@ -172,7 +188,9 @@ def test_unquoted_colon_in_context_is_read_line_by_line(caplog: pytest.LogCaptur
     finally:
         logger.removeHandler(caplog.handler)
     assert document.metadata == {
-        "mode": "execution", "date": "2026-09-24", "context": "incident response: API timeout - 504s",
+        "mode": "execution",
+        "date": "2026-09-24",
+        "context": "incident response: API timeout - 504s",
         "tags": ["incident", "api-timeout"],
     }
     assert "obs/x.md: frontmatter is not valid YAML at line 4" in caplog.text

@@ -110,8 +110,7 @@ def test_optional_and_multi_word_values_do_not_change_the_event() -> None:
     # Proxifier: sizes with and without "(1.69 KB)", lifetimes "00:01" and "<1 sec".
     lines = [
         "proxy.cse.cuhk.edu.hk:5070 close, 0 bytes sent, 0 bytes received, lifetime 00:01",
-        "www.googleapis.com:443 close, 1733 bytes (1.69 KB) sent, 1288 bytes (1.25 KB) received, "
-        "lifetime 04:00",
+        "www.googleapis.com:443 close, 1733 bytes (1.69 KB) sent, 1288 bytes (1.25 KB) received, lifetime 04:00",
         "block.dropbox.com:443 close, 0 bytes sent, 0 bytes received, lifetime <1 sec",
         "proxy.cse.cuhk.edu.hk:5070 close, 403 bytes sent, 4096 bytes (4.00 KB) received, lifetime 00:02",
     ]
@@ -133,8 +132,7 @@ def test_paths_with_or_without_digits_and_query_strings_are_variables() -> None:
     lines = [
         '10.11.10.1 "GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail HTTP/1.1" '
         "status: 200 len: 1893 time: 0.24",
-        '10.11.21.122,10.11.10.1 "GET /openstack/latest/meta_data.json HTTP/1.1" '
-        "status: 200 len: 157 time: 0.0008",
+        '10.11.21.122,10.11.10.1 "GET /openstack/latest/meta_data.json HTTP/1.1" status: 200 len: 157 time: 0.0008',
         '10.11.10.1 "GET /v2/54fa/servers/detail?all_tenants=True&changes-since=2017-05-16T00%3A01 HTTP/1.1" '
         "status: 200 len: 1893 time: 0.2",
         '10.11.10.1 "POST /v2/e9746973ac574c6b8a9e8857f56a7608/os-server-external-events HTTP/1.1" '

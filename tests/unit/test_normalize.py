@@ -14,28 +14,44 @@ DIGEST_B = "sha256:" + "b" * 63 + "2"
 def test_what_varies_becomes_a_placeholder_and_constants_stay() -> None:
     built = template_commands(
         [
-            (0, f"aws lambda update-function-code --function-name report_worker --image-uri 1234.dkr/api@{DIGEST_A}"),
-            (1, f"aws lambda update-function-code --function-name report_worker --image-uri 1234.dkr/api@{DIGEST_B}"),
+            (
+                0,
+                f"aws lambda update-function-code --function-name report_worker --image-uri 1234.dkr/api@{DIGEST_A}",
+            ),
+            (
+                1,
+                f"aws lambda update-function-code --function-name report_worker --image-uri 1234.dkr/api@{DIGEST_B}",
+            ),
         ]
     )
-    assert built.template == "aws lambda update-function-code --function-name report_worker --image-uri 1234.dkr/api@{digest}"
+    assert (
+        built.template
+        == "aws lambda update-function-code --function-name report_worker --image-uri 1234.dkr/api@{digest}"
+    )
     assert [p.name for p in built.parameters] == ["digest"]
 
 
 def test_whole_value_after_a_flag_is_named_after_the_flag() -> None:
-    built = template_commands([(0, "aws cloudfront wait --id I2J3K4L5M6"), (1, "aws cloudfront wait --id IABCDEF12345")])
+    built = template_commands(
+        [(0, "aws cloudfront wait --id I2J3K4L5M6"), (1, "aws cloudfront wait --id IABCDEF12345")]
+    )
     assert built.template == "aws cloudfront wait --id {id}"
 
 
 def test_partial_variation_is_widened_to_the_whole_shape() -> None:
     built = template_commands(
-        [(0, "aws rds snap --identifier pre-migration-2026-09-01"), (1, "aws rds snap --identifier pre-migration-2026-10-11")]
+        [
+            (0, "aws rds snap --identifier pre-migration-2026-09-01"),
+            (1, "aws rds snap --identifier pre-migration-2026-10-11"),
+        ]
     )
     assert built.template == "aws rds snap --identifier pre-migration-{date}"
 
 
 def test_assignments_are_named_after_their_key() -> None:
-    built = template_commands([(0, "kubectl scale deploy/api --replicas=4"), (1, "kubectl scale deploy/api --replicas=12")])
+    built = template_commands(
+        [(0, "kubectl scale deploy/api --replicas=4"), (1, "kubectl scale deploy/api --replicas=12")]
+    )
     assert built.template == "kubectl scale deploy/api --replicas={replicas}"
 
 

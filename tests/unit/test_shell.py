@@ -2,15 +2,22 @@ from runbook_synth.shell import is_noise, program_of, split_block, strip_wrapper
 
 
 def test_console_block_splits_prompts_and_output() -> None:
-    block = "$ aws lambda update-function-code \\\n    --function-name report_worker\n{\n  \"State\": \"Active\"\n}\n$ ls\na b"
+    block = (
+        '$ aws lambda update-function-code \\\n    --function-name report_worker\n{\n  "State": "Active"\n}\n$ ls\na b'
+    )
     commands = split_block(block, console=True)
-    assert [c.command for c in commands] == ["aws lambda update-function-code --function-name report_worker", "ls"]
+    assert [c.command for c in commands] == [
+        "aws lambda update-function-code --function-name report_worker",
+        "ls",
+    ]
     assert commands[0].output == '{\n  "State": "Active"\n}'
     assert commands[1].line_offset == 5
 
 
 def test_bash_block_drops_comments_and_keeps_expected_lines() -> None:
-    block = "# build the image\ndocker build -t api:abc1234 .  # tag by sha\n# Expected: Successfully built\n\nmake deploy"
+    block = (
+        "# build the image\ndocker build -t api:abc1234 .  # tag by sha\n# Expected: Successfully built\n\nmake deploy"
+    )
     commands = split_block(block)
     assert [c.command for c in commands] == ["docker build -t api:abc1234 .", "make deploy"]
     assert commands[0].expected == "Successfully built"
@@ -28,7 +35,9 @@ def test_progress_output_is_not_a_prompt() -> None:
 
 
 def test_wrappers_are_stripped_for_comparison() -> None:
-    assert strip_wrappers("ENV=prod doppler run -- aws lambda wait function-updated") == "aws lambda wait function-updated"
+    assert (
+        strip_wrappers("ENV=prod doppler run -- aws lambda wait function-updated") == "aws lambda wait function-updated"
+    )
     assert strip_wrappers("doppler run --config prd -- terraform apply") == "terraform apply"
     assert program_of("sudo time docker ps") == "docker"
 
@@ -40,7 +49,12 @@ def test_noise_commands() -> None:
 
 def test_words_keep_quotes() -> None:
     assert words('aws logs filter --filter-pattern "Task timed out" --x') == [
-        "aws", "logs", "filter", "--filter-pattern", '"Task timed out"', "--x",
+        "aws",
+        "logs",
+        "filter",
+        "--filter-pattern",
+        '"Task timed out"',
+        "--x",
     ]
 
 

@@ -29,8 +29,10 @@ def test_steps_follow_the_recorded_order_with_templates(runbook: Runbook) -> Non
         ("pytest -q",),
         ("docker build -t telegram-api:{git_sha} .",),
         ("docker push 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api:{git_sha}",),
-        ("ENV=prod doppler run -- aws lambda update-function-code --function-name report_worker "
-         "--image-uri 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api@{digest}",),
+        (
+            "ENV=prod doppler run -- aws lambda update-function-code --function-name report_worker "
+            "--image-uri 1234.dkr.ecr.us-east-1.amazonaws.com/telegram-api@{digest}",
+        ),
         ("aws lambda wait function-updated --function-name report_worker",),
         ("aws logs tail /aws/lambda/report_worker --since 5m",),
         ("curl -s https://api.example.com/health",),
@@ -40,7 +42,13 @@ def test_steps_follow_the_recorded_order_with_templates(runbook: Runbook) -> Non
 
 def test_support_and_optional_marking(runbook: Runbook) -> None:
     assert [(s.support.runs, s.support.of, s.optional) for s in runbook.steps] == [
-        (4, 4, False), (4, 4, False), (4, 4, False), (4, 4, False), (4, 4, False), (2, 4, True), (4, 4, False),
+        (4, 4, False),
+        (4, 4, False),
+        (4, 4, False),
+        (4, 4, False),
+        (4, 4, False),
+        (2, 4, True),
+        (4, 4, False),
     ]
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import frontmatter
+from frontmatter.default_handlers import YAMLHandler
 
 from runbook_synth.errors import RunbookSynthError, SourceError
 
@@ -137,7 +137,7 @@ def split_frontmatter(text: str, source: str) -> FrontmatterDocument:
     if len(raw) > _MAX_FRONTMATTER:
         raise SourceError(source, f"frontmatter is larger than {_MAX_FRONTMATTER // 1024} KiB")
     try:
-        metadata = frontmatter.YAMLHandler().load(raw) if raw.strip() else {}
+        metadata = YAMLHandler().load(raw) if raw.strip() else {}
     except RecursionError:
         raise SourceError(source, "frontmatter YAML is nested too deeply") from None
     except Exception as error:  # yaml raises many types; all mean the same to the user
@@ -185,7 +185,7 @@ def _simple_frontmatter(raw: str) -> dict[str, Any] | None:
 def scalar(metadata: dict[str, Any], key: str) -> str:
     """A frontmatter value as text, only when it is a scalar (lists and maps are ignored, never expanded)."""
     value = metadata.get(key)
-    if isinstance(value, str | int | float | bool) or isinstance(value, date | datetime):
+    if isinstance(value, str | int | float | bool | date | datetime):
         return str(value).strip()
     return ""
 

@@ -63,7 +63,8 @@ def sections(body: str, first_line: int = 1) -> list[Section]:
     """Split a body at headings (outside code). Text before the first heading is a level-0 section."""
     lines = body.split("\n")
     found: list[Section] = []
-    level, title, start, current = 0, "", first_line, []
+    current: list[str] = []
+    level, title, start = 0, "", first_line
     for index, line, in_fence in iter_lines_outside_fences(lines):
         match = None if in_fence else _HEADING.match(line)
         if match:
@@ -114,7 +115,8 @@ def blocks(text: str, first_line: int = 1) -> list[Block]:
     """Fenced code blocks; an unterminated fence runs to the end of the text."""
     lines = text.split("\n")
     found: list[Block] = []
-    fence, language, start, current = "", "", 0, []
+    current: list[str] = []
+    fence, language, start = "", "", 0
     for index, line in enumerate(lines):
         match = _FENCE.match(line)
         if not fence:

@@ -97,7 +97,7 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
         severity="" if "|" in severity else severity.lower(),
         commands=commands,
         total_duration_seconds=total,
-        error_messages=tuple(fields.get("errors", ())),  # type: ignore[call-overload]
+        error_messages=tuple(str(error) for error in fields.get("errors", ()) or ()),  # type: ignore[attr-defined]
         symptoms=str(fields.get("symptoms", "")),
         failed_command=str(fields.get("failed_command", "")),
         text=document.body[:200_000],
