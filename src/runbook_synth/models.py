@@ -204,6 +204,8 @@ class Runbook:
     rollback: RollbackProcedure
     prerequisites: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
+    contexts: tuple[str, ...] = ()
+    """What the runs were recorded as (their context lines), most common first."""
     monitoring: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     run_count: int = 0

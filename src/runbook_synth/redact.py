@@ -796,13 +796,21 @@ _DS_PLUGINS = (
     ("square_oauth", "SquareOAuthDetector"),
 )
 _DS_KINDS = {
+    "AWS Access Key": "aws_access_key",
     "Basic Auth Credentials": "password",
     "JSON Web Token": "jwt",
+    "GitHub Token": "github_token",
+    "GitLab Token": "gitlab_token",
     "NPM tokens": "npm_token",
+    "OpenAI Token": "openai_api_key",
+    "PyPI Token": "pypi_token",
+    "SendGrid API Key": "sendgrid_api_key",
+    "Stripe Access Key": "stripe_key",
     "Azure Storage Account access key": "azure_storage_key",
 }
-_DS_LONG_RUN = re.compile(r"\S{1025,}")
+_DS_LONG_RUN = re.compile(r"(?<!\S)\S{513,}")
 _DS_MIN_LENGTH = 8
+_DS_WINDOW = 1024
 
 
 @lru_cache(maxsize=1)
@@ -836,15 +844,18 @@ def _ds_clean(value: str) -> str:
 
 
 def _ds_finder(text: str, allow: frozenset[str]) -> list[_Span]:
-    """Spans detect-secrets still flags in our output, each confirmed on its own line.
+    """Spans detect-secrets still flags in our output, each confirmed where it occurs.
 
-    The whole text goes through each plugin once (fast, in C); very long unbroken runs are blanked first
-    because some of its regexes are unbounded. Only values it flags are then looked up line by line.
+    Each plugin reads the distinct lines once (fast: its regexes run in C), with unbroken runs over 512
+    characters blanked, because some of its regexes are unbounded and would be quadratic on them (the long
+    formats that matter, JWTs and session tokens, are ours). Each value it flags is then looked up in the
+    text and confirmed by the same plugin on a window around the occurrence.
     """
     plugins = _ds_plugins()
     if not plugins:
         return []
-    scan = _DS_LONG_RUN.sub(lambda match: " " * len(match.group()), text)
+    blanked = _DS_LONG_RUN.sub(lambda match: " " * len(match.group()), text)
+    scan = "\n".join(dict.fromkeys(blanked.split("\n")))
     spans: list[_Span] = []
     for plugin, kind in plugins:
         for raw in sorted(_ds_values(plugin, scan)):
@@ -860,7 +871,8 @@ def _ds_finder(text: str, allow: frozenset[str]) -> list[_Span]:
             pos = text.find(value)
             while pos >= 0:
                 start, end = _line_bounds(text, pos)
-                if raw in _ds_values(plugin, text[start:end]):
+                window = text[max(start, pos - _DS_WINDOW) : min(end, pos + len(value) + _DS_WINDOW)]
+                if raw in _ds_values(plugin, window):
                     spans.append((pos, pos + len(value), kind, True))
                 pos = text.find(value, pos + len(value))
     return spans

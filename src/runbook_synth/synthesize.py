@@ -114,15 +114,30 @@ class FailureEvent:
     """From another operation type of the same scope: kept only where it touches a step of this one."""
 
 
+_FILTERS = {"jq", "grep", "egrep", "head", "tail", "sort", "uniq", "wc", "less", "awk", "sed", "cut", "column", "tee"}
+
+
 def is_check(command: str) -> bool:
-    """A read-only command that shows whether something worked (get, describe, wait, curl, status)."""
+    """A read-only command that shows whether something worked (get, describe, wait, curl, status).
+
+    In a pipeline every part must be a check or a text filter: `get-login-password | docker login` is not.
+    """
+    parts = [part for part in re.split(r"\|\|?|&&|;", command) if part.strip()]
+    if len(parts) > 1:
+        return _is_single_check(parts[0]) and all(
+            program_of(part) in _FILTERS or _is_single_check(part) for part in parts[1:]
+        )
+    return _is_single_check(command)
+
+
+def _is_single_check(command: str) -> bool:
     tokens = words(strip_wrappers(command))
     if not tokens:
         return False
     program = tokens[0].rsplit("/", 1)[-1]
     if program == "aws":
         verbs = [token for token in tokens[1:4] if not token.startswith("-")]
-        return len(verbs) >= 2 and bool(_CHECK_AWS.match(verbs[1]))
+        return len(verbs) >= 2 and bool(_CHECK_AWS.match(verbs[1])) and verbs[1] != "get-login-password"
     if program == "curl":
         return not re.search(r"-X\s*(?:POST|PUT|DELETE|PATCH)|--data|-d\s", command)
     if program in ("psql", "mysql"):
@@ -402,16 +417,34 @@ def _prerequisites(observations: Sequence[Observation], steps: Sequence[Step]) -
     return tuple(dict.fromkeys(seen))
 
 
+_ENVIRONMENT_NAMES = {
+    "prod": "production",
+    "prd": "production",
+    "stg": "staging",
+    "stage": "staging",
+    "dev": "development",
+    "develop": "development",
+}
+
+
 def _environments(observations: Sequence[Observation]) -> tuple[str, ...]:
+    """Environments the runs touched: frontmatter `environment` and `ENV=` prefixes, by how often."""
     found: Counter[str] = Counter()
     for observation in observations:
-        if observation.environment:
-            found[observation.environment] += 1
+        names = {observation.environment} if observation.environment else set()
         for run in observation.commands:
             match = re.search(r"(?:^|\s)(?:ENV|ENVIRONMENT|STAGE)=(\w+)", run.command)
             if match:
-                found[match.group(1).lower()] += 1
+                names.add(match.group(1).lower())
+        for name in names:
+            found[_ENVIRONMENT_NAMES.get(name, name)] += 1
     return tuple(sorted(found, key=lambda name: (-found[name], name)))
+
+
+def _contexts(observations: Sequence[Observation]) -> tuple[str, ...]:
+    """What the runs were recorded as (their context lines), most common first."""
+    found = Counter(" ".join(obs.context.split()) for obs in observations if obs.context.strip())
+    return tuple(sorted(found, key=lambda text: (-found[text], text))[:3])
 
 
 def _monitoring(context: _Context) -> tuple[str, ...]:
@@ -502,7 +535,8 @@ def synthesize(
         troubleshooting=tuple(entry for entry, _ in entries),
         rollback=rollback,
         prerequisites=_prerequisites(executions, steps),
-        environments=_environments([*executions, *selection.failures]),
+        environments=_environments(executions),
+        contexts=_contexts(executions),
         monitoring=_monitoring(context),
         warnings=tuple(warnings),
         run_count=len(executions),

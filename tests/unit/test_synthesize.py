@@ -80,7 +80,7 @@ def test_verification_is_the_check_that_followed(runbook: Runbook) -> None:
 def test_prerequisites_from_commands(runbook: Runbook) -> None:
     assert "Docker (daemon running)" in runbook.prerequisites
     assert "Doppler CLI configured for the environment" in runbook.prerequisites
-    assert runbook.environments[0] == "prod"
+    assert runbook.environments == ("production",)
 
 
 def test_too_few_runs_is_refused_with_what_was_found(tmp_path: Path) -> None:
