@@ -265,7 +265,24 @@ def representative_output(outputs: Sequence[str], max_lines: int = 15) -> str:
     masked = [mask_text(output) for output in candidates]
     counts = Counter(masked)
     best = max(masked, key=lambda text: (counts[text], -len(text), text))
-    lines = best.split("\n")
+    lines = _collapse_repeats(best.split("\n"))
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more lines)"]
     return "\n".join(lines)
+
+
+def _collapse_repeats(lines: list[str]) -> list[str]:
+    """Three or more identical lines in a row (once masked) become one line with a count."""
+    collapsed: list[str] = []
+    index = 0
+    while index < len(lines):
+        end = index
+        while end + 1 < len(lines) and lines[end + 1] == lines[index]:
+            end += 1
+        count = end - index + 1
+        if count >= 3 and lines[index].strip():
+            collapsed.append(f"{lines[index]}  (x{count})")
+        else:
+            collapsed.extend(lines[index : end + 1])
+        index = end + 1
+    return collapsed

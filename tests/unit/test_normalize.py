@@ -84,3 +84,10 @@ def test_representative_output_is_the_common_masked_one() -> None:
     outputs = ["pushed abc1234 in 3s", "pushed 9f8e7d6 in 4s", "totally different"]
     assert representative_output(outputs) == "pushed {git_sha} in {number}"
     assert mask_text("at 10.0.0.1:8080") == "at {ip}"
+
+
+def test_repeated_output_lines_are_counted_not_repeated() -> None:
+    output = "push refers to repo\n" + "abc1234: Layer already exists\n" * 5 + "abc1234: digest: sha256:" + "a" * 64
+    assert representative_output([output]) == (
+        "push refers to repo\n{git_sha}: Layer already exists  (x5)\n{git_sha}: digest: {digest}"
+    )
