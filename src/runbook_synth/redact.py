@@ -17,6 +17,7 @@ Our own detections, run first, in this priority order (an earlier claim on a spa
 5. passwords in URLs (`scheme://user:{password}@host`) and `curl -u user:{password}`;
 6. `-p` passwords where the command says so: attached for the mysql family (`-pS3cret`), separated for
    `docker/podman/... login` and `sshpass`; never `-p 8080`, `git log -p` or `docker run -p 80:80`;
+   openssl's `-passin pass:...`;
 7. `--flag value` / `--flag=value` whose flag names a secret (`--password`, `--api-key`, ...);
 8. values of variables and keys whose names say secret (shell, env, YAML, JSON, ini, HCL, connection
    strings, headers inside `curl -H`, `.netrc`).
@@ -37,9 +38,10 @@ Telegram, Square): whatever it still flags is masked as `{kind}` named after the
 plugins (entropy, keyword) flag almost everything, so they are not used. It only adds to our findings; in
 practice it catches Twilio, Mailchimp, Square and Discord bot tokens, which we do not look for ourselves.
 
-Known gaps: passwords given on stdin or in a prompt; YAML block scalars (`password: |`) other than private
-keys; quoted values that contain their own quote character; unquoted values longer than 4 KiB are masked
-only up to 4 KiB; secrets in positions no rule knows (a bare high-entropy word on its own is left alone).
+Known gaps: passwords given on stdin or in a prompt; cookies (`Cookie:`/`Set-Cookie:` session ids); YAML
+block scalars (`password: |`) other than private keys; quoted values that contain their own quote
+character; unquoted values longer than 4 KiB are masked only up to 4 KiB; secrets in positions no rule
+knows (a bare high-entropy word on its own is left alone, so digests and ids survive).
 """
 
 from __future__ import annotations
@@ -729,6 +731,12 @@ def _builtin_finders() -> tuple[_Finder, ...]:
             rf"(?:\"(?P<secret>[^\"{_NL}]{{1,8192}})\"|'(?P<secret2>[^'{_NL}]{{1,8192}})'"
             r"|(?P<secret3>[^\s\"'\\]{1,8192}+))",
             near=("sshpass", "login"),
+            check=p,
+        ),
+        _rule(
+            "password",
+            _TOKEN_START + r"-pass(?:in|out)?[ \t]+pass:(?P<secret>[^\s\"']{1,1024}+)",
+            near=("pass:",),
             check=p,
         ),
         # flags, then names

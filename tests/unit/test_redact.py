@@ -102,6 +102,10 @@ CASES = [
     ("mysqldump -h db -u root -p'S3 cret' app > a.sql", "mysqldump -h db -u root -p'{password}' app > a.sql"),
     ("docker login -u AWS -p eyJwYXlsb2FkIjoiQUJDIn0abcdef 1.dkr.ecr", "docker login -u AWS -p {password} 1.dkr.ecr"),
     ("sshpass -p 'pa ss' ssh host", "sshpass -p '{password}' ssh host"),
+    (
+        "openssl pkcs12 -export -passout pass:s3cret -out a.p12",
+        "openssl pkcs12 -export -passout pass:{password} -out a.p12",
+    ),
     # variables and keys
     ("export FOO_TOKEN=abcd1234", "export FOO_TOKEN={foo_token}"),
     ("FOO_PASSWORD=hunter2 ./run.sh", "FOO_PASSWORD={foo_password} ./run.sh"),

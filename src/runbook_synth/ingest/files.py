@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -82,6 +83,14 @@ def discover(root: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
                     if not target.is_relative_to(root):
                         refused.append((relative, "symlink points outside the root"))
                         continue
+                try:
+                    regular = stat.S_ISREG(full.stat().st_mode)
+                except OSError as error:
+                    refused.append((relative, f"cannot be read ({error.strerror or error})"))
+                    continue
+                if not regular:
+                    refused.append((relative, "not a regular file"))
+                    continue
                 found.append(SourceFile(full, relative))
     found.sort(key=lambda source: source.relative)
     return found, refused
