@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from runbook_synth.cli import app
@@ -27,20 +28,17 @@ def test_second_run_loses_the_lock_with_a_clear_message(runner: CliRunner, tmp_p
     assert runner.invoke(app, ["deployment", "lambda", "--root", str(tmp_path)]).exit_code == 0
 
 
-def test_failed_write_leaves_the_previous_file(tmp_path: Path) -> None:
+def test_failed_write_leaves_the_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "runbook.md"
     target.write_text("previous")
 
-    class Boom(str):
-        def __str__(self) -> str:
-            raise RuntimeError("crash mid-write")
+    def crash(source: str, destination: str) -> None:
+        raise OSError(28, "No space left on device")
 
-    try:
-        atomic_write(target, Boom("x"))  # type: ignore[arg-type]
-    except (RuntimeError, TypeError):
-        pass
-    atomic_write(target, "new")
-    assert target.read_text() == "new"
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        atomic_write(target, "new text that never lands")
+    assert target.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runbook.md"]
 
 

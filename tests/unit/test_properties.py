@@ -13,9 +13,7 @@ from runbook_synth.normalize import command_key, error_key, template_commands
 from runbook_synth.shell import split_block, words
 
 MARKDOWNISH = st.lists(
-    st.sampled_from(
-        list("-`~#*:[]{}$\\|&; \n\r\t\x00aAzZ09=/.\"'é漢") + ["```", "---\n", "\n## ", "**Input**:", "\n$ "]
-    ),
+    st.sampled_from([*"-`~#*:[]{}$\\|&; \n\r\t\x00aAzZ09=/.\"'é漢", "```", "---\n", "\n## ", "**Input**:", "\n$ "]),
     max_size=120,
 ).map("".join)
 ANY_TEXT = st.one_of(st.text(max_size=300), MARKDOWNISH)
