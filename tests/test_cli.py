@@ -245,3 +245,38 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "runbook_synth", "--help"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "deployment" in result.stdout and "list" in result.stdout
+
+
+def test_sandbox_refuses_unsafe_template_code(runner: CliRunner, root: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "runbook.md.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
+    code, out, err = invoke(
+        runner, "deployment", "lambda", "--root", str(root), "--stdout", "--templates-dir", str(custom)
+    )
+    assert code == 1 and out == ""
+    assert err.startswith("Error: template runbook.md.j2: refused by the sandbox")
+
+
+def test_configuration_in_the_root_applies(runner: CliRunner, root: Path) -> None:
+    (root / "runbook-synth.toml").write_text('owner = "payments-oncall"\nmin_runs = 5\n')
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
+    assert code == 1 and "at least 5" in err
+    code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--min-runs", "2")
+    assert code == 0 and "**Runbook Owner**: payments-oncall" in out
+    (root / "runbook-synth.toml").write_text("ownr = 1\n")
+    code, _, err = invoke(runner, "list", "--root", str(root))
+    assert code == 1 and "did you mean 'owner'?" in err
+
+
+def test_extra_redaction_pattern_from_configuration(runner: CliRunner, root: Path) -> None:
+    run = deployment_run(0)
+    marked = (
+        *run.calls[:-1],
+        run.calls[-1].__class__("curl -s https://api.example.com/health?key=itk_abcdefgh", "ok", "Check health", "1s"),
+    )
+    for index in range(2):
+        write_run(root, Run(f"2026-10-1{index}", "09:00:00", "deployed-lambda", "deployed", marked))
+    (root / "runbook-synth.toml").write_text('[redact_patterns]\ninternal_token = "itk_[a-z]{8}"\n')
+    code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
+    assert code == 0 and "itk_abcdefgh" not in out and "{internal_token}" in out

@@ -111,6 +111,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{source}: {name} must be a list of strings")
         return tuple(value)
-    if isinstance(default, bool) or not isinstance(value, type(default) | (int if isinstance(default, float) else str)):
+    accepted: tuple[type, ...] = (int, float) if isinstance(default, float) else (type(default),)
+    if isinstance(value, bool) or not isinstance(value, accepted):
         raise ConfigError(f"{source}: {name} must be a {type(default).__name__}, got {value!r}")
     return type(default)(value)
