@@ -39,7 +39,7 @@ def test_unknown_key_says_did_you_mean(tmp_path: Path) -> None:
 @pytest.mark.parametrize("body", ['min_runs = "three"\n', "redact_patterns = [1]\n", "min_runs = [\n"])
 def test_bad_values_name_the_file(tmp_path: Path, body: str) -> None:
     (tmp_path / "runbook-synth.toml").write_text(body)
-    with pytest.raises(ConfigError, match="runbook-synth.toml"):
+    with pytest.raises(ConfigError, match=r"runbook-synth\.toml"):
         load_settings(tmp_path)
 
 
