@@ -167,7 +167,6 @@ class Step:
     verification: str
     if_failed: tuple[str, ...]
     sources: tuple[str, ...]
-    purpose: str = ""
 
 
 @dataclass(frozen=True)

@@ -561,11 +561,6 @@ def _rollback(selection: Selection | None, settings: Settings) -> RollbackProced
     )
 
 
-def kinds_count(observations: Sequence[Observation]) -> dict[str, int]:
-    counts = Counter(observation.kind.value for observation in observations)
-    return {kind.value: counts.get(kind.value, 0) for kind in SourceKind}
-
-
 def review_frequency(operation_type: str, settings: Settings) -> str:
     if settings.review_frequency:
         return settings.review_frequency

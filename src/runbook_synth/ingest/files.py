@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -226,8 +225,3 @@ def date_from(value: Any, *fallbacks: str) -> date | None:
             except ValueError:
                 continue
     return None
-
-
-def iter_sources(root: Path) -> Iterator[SourceFile]:
-    """Convenience for callers that only want the usable files."""
-    yield from discover(root)[0]

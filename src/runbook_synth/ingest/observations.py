@@ -7,6 +7,7 @@ command keeps its file and line.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from runbook_synth.durations import find_prose_duration, parse_duration
@@ -79,9 +80,7 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
     if not commands and kind in (SourceKind.EXECUTION, SourceKind.NOTE):
         commands = _loose_commands(relative, document.body, document.body_line)
     total = _total_duration(document.body, all_sections)
-    fields: dict[str, object] = {}
-    if kind == SourceKind.FAILURE:
-        fields = _failure_fields(relative, all_sections)
+    failure = _failure_fields(all_sections) if kind == SourceKind.FAILURE else FailureFields()
     environment = scalar(metadata, "environment")
     severity = scalar(metadata, "severity")
     return Observation(
@@ -97,9 +96,9 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
         severity="" if "|" in severity else severity.lower(),
         commands=commands,
         total_duration_seconds=total,
-        error_messages=tuple(str(error) for error in fields.get("errors", ()) or ()),  # type: ignore[attr-defined]
-        symptoms=str(fields.get("symptoms", "")),
-        failed_command=str(fields.get("failed_command", "")),
+        error_messages=failure.errors,
+        symptoms=failure.symptoms,
+        failed_command=failure.failed_command,
         text=document.body[:200_000],
     )
 
@@ -247,7 +246,16 @@ def _total_duration(body: str, all_sections: list[markdown.Section]) -> float | 
     return parse_duration(stated) if stated else find_prose_duration(markdown.prose(body))
 
 
-def _failure_fields(relative: str, all_sections: list[markdown.Section]) -> dict[str, object]:
+@dataclass(frozen=True)
+class FailureFields:
+    """What a failure observation adds: the exact errors, the symptoms, the command that failed."""
+
+    errors: tuple[str, ...] = ()
+    symptoms: str = ""
+    failed_command: str = ""
+
+
+def _failure_fields(all_sections: list[markdown.Section]) -> FailureFields:
     errors: list[str] = []
     section = markdown.find_section(all_sections, "Error Messages", "Errors", "Error Message")
     if section is not None:
@@ -267,4 +275,4 @@ def _failure_fields(relative: str, all_sections: list[markdown.Section]) -> dict
             if parsed and not markdown.is_placeholder(block.text):
                 failed_command = parsed[-1].command
                 break
-    return {"errors": tuple(errors[:10]), "symptoms": symptoms[:4000], "failed_command": failed_command}
+    return FailureFields(tuple(errors[:10]), symptoms[:4000], failed_command)
