@@ -77,14 +77,29 @@ class KeyIndex:
         key = command_key(command)
         if key in self._exact:
             return self._exact[key]
-        head = key.split()[:2]
+        head = skeleton(key)
         for index, known in enumerate(self.keys):
-            if known.split()[:2] == head and fuzz.ratio(key, known) >= self.threshold:
+            if skeleton(known) == head and fuzz.ratio(key, known) >= self.threshold:
                 self._exact[key] = index
                 return index
         self.keys.append(key)
         self._exact[key] = len(self.keys) - 1
         return len(self.keys) - 1
+
+
+def skeleton(key: str, size: int = 3) -> list[str]:
+    """The first words of a command that are neither flags nor values: `terraform plan`, `npm run build`.
+
+    Commands with different skeletons are never the same step, however similar the rest.
+    """
+    found: list[str] = []
+    for word in key.split():
+        if word.startswith("-") or "<" in word or "=" in word:
+            continue
+        found.append(word)
+        if len(found) == size:
+            break
+    return found
 
 
 def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> PreparedRun:
@@ -185,28 +200,76 @@ def _seed_order(sequences: list[list[int]]) -> list[int]:
     return [best, *rest]
 
 
+def roaming_keys(sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: float = 0.2) -> set[int]:
+    """Commands typed at random points (`aws sts get-caller-identity` now here, now there): noise.
+
+    A step of the procedure sits at about the same relative place in every run; a command that occurs
+    once per run but wanders (standard deviation of its relative position above `spread`) is not a step.
+    """
+    places: dict[int, list[float]] = {}
+    repeated: set[int] = set()
+    for sequence in sequences:
+        counts = Counter(sequence)
+        last = max(len(sequence) - 1, 1)
+        for position, key_id in enumerate(sequence):
+            if counts[key_id] > 1:
+                repeated.add(key_id)
+            places.setdefault(key_id, []).append(position / last)
+    roaming: set[int] = set()
+    for key_id, values in places.items():
+        if key_id in repeated or len(values) < min_runs:
+            continue
+        mean = sum(values) / len(values)
+        deviation = (sum((value - mean) ** 2 for value in values) / len(values)) ** 0.5
+        if deviation > spread:
+            roaming.add(key_id)
+    return roaming
+
+
 def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:
     """The progressive alignment of all runs, with reordered columns merged."""
     sequences = [[keys.id_of(command.command) for command in run.commands] for run in runs]
+    roaming = roaming_keys(sequences)
+    if roaming:
+        runs = [
+            PreparedRun(
+                run.run,
+                tuple(c for c, k in zip(run.commands, sequence, strict=True) if k not in roaming),
+                run.episodes,
+                run.unretried_failures,
+                run.noise + tuple(c for c, k in zip(run.commands, sequence, strict=True) if k in roaming),
+            )
+            for run, sequence in zip(runs, sequences, strict=True)
+        ]
+        sequences = [[key_id for key_id in sequence if key_id not in roaming] for sequence in sequences]
     profile: list[list[Member]] = []
     profile_ids: list[int] = []
     if runs:
         for index in _seed_order(sequences):
             _add_run(profile, profile_ids, runs[index].run, sequences[index], runs[index].commands)
     columns = [Column(key_id, tuple(members)) for key_id, members in zip(profile_ids, profile, strict=True)]
-    columns = _merge_reordered(columns)
+    columns = _merge_reordered(columns, max(2, len(runs) // 5))
     return Alignment(tuple(columns), len(runs), tuple(keys.keys))
 
 
-def _merge_reordered(columns: list[Column]) -> list[Column]:
-    """Merge columns of one command that never share a run and stand close: the same step, reordered."""
+def _merge_reordered(columns: list[Column], landmark_runs: int) -> list[Column]:
+    """Merge columns of one command that never share a run and stand close: the same step, reordered.
+
+    Closeness counts only landmark columns (seen in at least `landmark_runs` runs) in between, so rare
+    commands typed between steps do not keep the two halves of a reordered step apart.
+    """
     merged = True
     while merged:
         merged = False
         for i in range(len(columns)):
-            for j in range(i + 1, min(len(columns), i + 1 + _MERGE_DISTANCE)):
+            landmarks = 0
+            for j in range(i + 1, len(columns)):
                 a, b = columns[i], columns[j]
                 if a.key_id != b.key_id or a.runs & b.runs:
+                    if len(b.runs) >= landmark_runs:
+                        landmarks += 1
+                        if landmarks > _MERGE_DISTANCE:
+                            break
                     continue
                 keep, drop = (i, j) if len(a.members) >= len(b.members) else (j, i)
                 combined = Column(a.key_id, tuple(sorted(a.members + b.members, key=lambda m: (m.run, m.position))))

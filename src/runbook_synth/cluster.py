@@ -132,13 +132,17 @@ def patterns(corpus: Corpus, min_runs: int) -> tuple[Pattern, ...]:
     )
 
 
-def group_by_similarity(keys: Sequence[str], threshold: float = 88.0) -> list[int]:
-    """Greedy, order-stable grouping: each key joins the first group whose representative is similar."""
+def group_by_similarity(keys: Sequence[str], threshold: float = 90.0) -> list[int]:
+    """Greedy, order-stable grouping: each key joins the first group whose representative is similar.
+
+    Plain edit-distance ratio: a token-set score would call `Waiter DBClusterSnapshotAvailable failed`
+    and `Waiter DBInstanceAvailable failed` the same error.
+    """
     representatives: list[str] = []
     assignment: list[int] = []
     for key in keys:
         for index, representative in enumerate(representatives):
-            if key == representative or fuzz.token_set_ratio(key, representative) >= threshold:
+            if key == representative or fuzz.ratio(key, representative) >= threshold:
                 assignment.append(index)
                 break
         else:

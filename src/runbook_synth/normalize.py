@@ -41,7 +41,9 @@ MASKS: tuple[Mask, ...] = (
     _mask("ip", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"),
     _mask("hex", r"(?<![\w])[0-9a-f]{32,128}(?![\w])"),
     _mask("git_sha", r"(?<![\w])(?=[0-9a-f]{0,39}[a-f])(?=[0-9a-f]{0,39}\d)[0-9a-f]{7,40}(?![\w])"),
-    _mask("version", r"(?<![\w.])v?\d{1,4}\.\d{1,4}(?:\.\d{1,6})?(?:-[\w.]{1,30})?(?![\w.])"),
+    _mask(
+        "version", r"(?<![\w.])(?:v\d{1,4}\.\d{1,4}(?:\.\d{1,6})?|\d{1,4}\.\d{1,4}\.\d{1,6})(?:-[\w.]{1,30})?(?![\w.])"
+    ),
     _mask("id", r"(?<![\w])(?=[A-Za-z0-9]{0,39}\d)(?=[A-Za-z0-9]{0,39}[A-Z])[A-Z0-9]{10,40}(?![\w])"),
     _mask("number", r"(?<![\w.-])\d+(?:\.\d+)?(?:ms|s|m|h|[KMGT]i?B|B|%)?(?![\w.])"),
 )
@@ -138,9 +140,16 @@ class PlaceholderNames:
 def template_commands(instances: Sequence[tuple[int, str]], names: PlaceholderNames | None = None) -> CommandTemplate:
     """One template for the same command as run in many runs ((run index, command) pairs)."""
     names = names or PlaceholderNames()
-    tokenized = [(run, words(command)) for run, command in instances if command.strip()]
-    if not tokenized:
+    keyed = [(run, command, command_key(command)) for run, command in instances if command.strip()]
+    if not keyed:
         return CommandTemplate("", ())
+    key_counts = Counter(key for _, _, key in keyed)
+    common_key, common_count = max(sorted(key_counts.items()), key=lambda item: item[1])
+    if common_count * 2 > len(keyed):
+        # A minority spelled differently (a typo that still ran, an extra flag) does not make the
+        # majority's words placeholders.
+        keyed = [item for item in keyed if item[2] == common_key]
+    tokenized = [(run, words(command)) for run, command, _ in keyed]
     counts = Counter(len(tokens) for _, tokens in tokenized)
     size = max(counts, key=lambda length: (counts[length], -length))
     group = [(run, tokens) for run, tokens in tokenized if len(tokens) == size]

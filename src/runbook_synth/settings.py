@@ -18,10 +18,10 @@ from runbook_synth.errors import ConfigError
 class Settings:
     min_runs: int = field(default=2, metadata={"doc": "Fewest matching executions that make a pattern."})
     required_support: float = field(
-        default=0.6, metadata={"doc": "A step seen in at least this share of runs is required."}
+        default=0.8, metadata={"doc": "A step seen in at least this share of runs is required."}
     )
     optional_support: float = field(
-        default=0.25,
+        default=0.2,
         metadata={
             "doc": "A step seen in at least this share of runs (but below required) is optional; below it, noise."
         },

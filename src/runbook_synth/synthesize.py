@@ -347,7 +347,7 @@ def _troubleshooting(
     A group made only of failures from other operation types is kept only when one struck a step's command.
     """
     keyed = [(error_key(event.error), event) for event in events if event.error.strip()]
-    assignment = group_by_similarity([key for key, _ in keyed], threshold=85.0)
+    assignment = group_by_similarity([key for key, _ in keyed])
     groups: dict[int, list[FailureEvent]] = defaultdict(list)
     for (_, event), group in zip(keyed, assignment, strict=True):
         groups[group].append(event)
@@ -360,8 +360,14 @@ def _troubleshooting(
         journals = [event for event in members if event.kind == "journal"]
         occurrences = [event for event in members if event.kind != "journal"] or journals
         symptoms = tuple(dict.fromkeys(mask_text(headline(event.error)) for event in members if headline(event.error)))
-        journal = max(journals, key=lambda event: (event.day or date.min, event.source)) if journals else None
-        solution = journal.solution if journal and journal.solution else _fix_commands(members, context.names)
+        # This operation's own journal first, then what the runs did to recover, then a related journal.
+        journals.sort(key=lambda event: (not event.related, event.day or date.min, event.source))
+        journal = journals[-1] if journals else None
+        observed_fix = _fix_commands(members, context.names)
+        if journal and journal.solution and not (journal.related and observed_fix):
+            solution = journal.solution
+        else:
+            solution = observed_fix
         days = [event.day for event in members if event.day]
         title = (journal.title if journal and journal.title else "") or _title_from_error(
             symptoms[0] if symptoms else ""

@@ -100,6 +100,6 @@ def _solution_commands(all_sections: list[markdown.Section]) -> tuple[str, ...]:
         if block.language not in _SHELLISH:
             continue
         for command in split_block(block.text):
-            if program_of(command.command) in KNOWN_TOOLS:
+            if program_of(command.command) in KNOWN_TOOLS or command.command.startswith("export "):
                 commands.append(command.command)
     return tuple(dict.fromkeys(commands))
