@@ -8,6 +8,8 @@ another order) are merged. A command seen twice in the same runs (check before a
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,7 +116,7 @@ def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> Pre
     index = 0
     while index < len(kept):
         command = kept[index]
-        if not command.failed:
+        if not command.failed and not _reads_as_failed(command):
             result.append(command)
             index += 1
             continue
@@ -123,18 +125,35 @@ def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> Pre
             (
                 later
                 for later in range(index + 1, len(kept))
-                if not kept[later].failed and keys.id_of(kept[later].command) == key_id
+                if not kept[later].failed
+                and not _reads_as_failed(kept[later])
+                and keys.id_of(kept[later].command) == key_id
             ),
             None,
         )
         if retry_at is None:
-            unretried.append(command)
+            (unretried if command.failed else result).append(command)
             index += 1
             continue
         fixes = tuple(fix for fix in kept[index + 1 : retry_at] if keys.id_of(fix.command) != key_id)
         episodes.append(RetryEpisode(run, command, fixes, kept[retry_at]))
         index = retry_at
     return PreparedRun(run, tuple(result), tuple(episodes), tuple(unretried), tuple(noise))
+
+
+def _reads_as_failed(command: CommandRun) -> bool:
+    """No exit code was recorded (a hand-written note), but the output opens with an error."""
+    if command.exit_code is not None or not command.output.strip():
+        return False
+    first = command.output.strip().split("\n", 1)[0][:300]
+    return bool(_ERROR_OPENING.search(first))
+
+
+_ERROR_OPENING = re.compile(
+    r"^(?:error|fatal|denied|exception|traceback|usage:|aws: error|an error occurred|.*\bFATAL ERROR\b|"
+    r"E\d{4}|.*(?:failed|timed out|permission denied|not found|connection refused|unauthorized)\b)",
+    re.IGNORECASE,
+)
 
 
 def _lcs_pairs(profile: Sequence[int], sequence: Sequence[int]) -> list[tuple[int, int]]:
@@ -200,11 +219,15 @@ def _seed_order(sequences: list[list[int]]) -> list[int]:
     return [best, *rest]
 
 
-def roaming_keys(sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: float = 0.2) -> set[int]:
+def roaming_keys(
+    sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: float = 0.2, common: float = 0.8
+) -> set[int]:
     """Commands typed at random points (`aws sts get-caller-identity` now here, now there): noise.
 
-    A step of the procedure sits at about the same relative place in every run; a command that occurs
-    once per run but wanders (standard deviation of its relative position above `spread`) is not a step.
+    A step sits at about the same relative place in every run that has it. A command that is not in
+    most runs (below `common`), occurs once per run, and wanders (standard deviation of its relative
+    position above `spread`) is not a step. Commands in most runs are never noise: a reordered step
+    wanders too.
     """
     places: dict[int, list[float]] = {}
     repeated: set[int] = set()
@@ -217,11 +240,9 @@ def roaming_keys(sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: 
             places.setdefault(key_id, []).append(position / last)
     roaming: set[int] = set()
     for key_id, values in places.items():
-        if key_id in repeated or len(values) < min_runs:
+        if key_id in repeated or len(values) < min_runs or len(values) >= common * len(sequences):
             continue
-        mean = sum(values) / len(values)
-        deviation = (sum((value - mean) ** 2 for value in values) / len(values)) ** 0.5
-        if deviation > spread:
+        if statistics.pstdev(values) > spread:
             roaming.add(key_id)
     return roaming
 

@@ -21,7 +21,7 @@ class Settings:
         default=0.8, metadata={"doc": "A step seen in at least this share of runs is required."}
     )
     optional_support: float = field(
-        default=0.2,
+        default=0.15,
         metadata={
             "doc": "A step seen in at least this share of runs (but below required) is optional; below it, noise."
         },

@@ -106,3 +106,52 @@ def test_alignment_is_deterministic() -> None:
         ["a x", "b x", "e x", "c x"],
     ]
     assert consensus(*sequences) == consensus(*sequences)
+
+
+# Hard cases the quality benchmark taught (benchmarks/quality.py).
+
+
+def test_commands_with_different_subcommands_are_different_steps() -> None:
+    plan = "terraform -chdir=infra/prod plan -input=false -out=tfplan-abc1234"
+    apply = "terraform -chdir=infra/prod apply -input=false tfplan-abc1234"
+    assert [count for _, count in consensus([plan, apply], [plan, apply])] == [2, 2]
+
+
+def test_a_typo_in_a_note_is_its_own_rare_column() -> None:
+    result = consensus(
+        ["npm ci", "npm run build"], ["npm ci", "npm run biuld", "npm run build"], ["npm ci", "npm run build"]
+    )
+    assert ("npm run build", 3) in result and ("npm run biuld", 1) in result
+
+
+def test_note_without_exit_codes_still_yields_a_retry_episode() -> None:
+    keys = KeyIndex()
+    commands = [
+        CommandRun(
+            "docker push repo:abc1234", Provenance("n.md", 3), output="denied: Your authorization token has expired."
+        ),
+        CommandRun("aws ecr get-login-password | docker login --password-stdin x", Provenance("n.md", 5)),
+        CommandRun("docker push repo:abc1234", Provenance("n.md", 7), output="abc1234: digest: sha256:1 size: 1"),
+    ]
+    prepared = prepare_run(0, commands, keys)
+    assert [c.provenance.line for c in prepared.commands] == [7]
+    assert len(prepared.episodes) == 1 and prepared.episodes[0].failed.provenance.line == 3
+
+
+def test_a_command_typed_at_random_points_is_noise() -> None:
+    steps = ["a x", "b x", "c x", "d x", "e x"]
+    runs = []
+    for index in range(6):
+        run: list[str | tuple[str, int]] = list(steps)
+        if index % 3:
+            run.insert(index, "aws sts get-caller-identity")
+        runs.append(run)
+    assert [key for key, _ in consensus(*runs)] == steps
+
+
+def test_reordered_block_far_apart_still_merges() -> None:
+    majority = ["login x", "build x", "tag x", "push x", "deploy x"]
+    swapped = ["build x", "tag x", "login x", "push x", "deploy x"]
+    rare = ["build x", "rare1 y", "rare2 y", "rare3 y", "rare4 y", "rare5 y", "tag x", "login x", "push x", "deploy x"]
+    result = consensus(majority, majority, majority, swapped, rare)
+    assert sorted(count for key, count in result if key.endswith(" x")) == [5, 5, 5, 5, 5]

@@ -194,3 +194,18 @@ def test_unquoted_colon_in_context_is_read_line_by_line(caplog: pytest.LogCaptur
         "tags": ["incident", "api-timeout"],
     }
     assert "obs/x.md: frontmatter is not valid YAML at line 4" in caplog.text
+
+
+def test_journal_solution_keeps_exports(tmp_path: Path) -> None:
+    path = write_error_journal(
+        tmp_path,
+        "2026-09-03",
+        "sso",
+        "SSO expired",
+        "ExpiredToken",
+        "The SSO session expired.",
+        "export AWS_PROFILE=prod-admin\naws sso login --profile prod-admin\nprint('not shell')",
+        "Log in first.",
+    )
+    observation = parse_source(path.relative_to(tmp_path).as_posix(), path.read_text())
+    assert observation.solution_commands == ("export AWS_PROFILE=prod-admin", "aws sso login --profile prod-admin")

@@ -105,3 +105,14 @@ def test_check_commands() -> None:
     assert not is_check("aws lambda update-function-code --function-name x")
     assert not is_check("curl -X POST https://x")
     assert is_check("psql -c '\\d reports'") and not is_check("psql -c 'drop table x'")
+
+
+def test_similar_waiter_errors_stay_apart() -> None:
+    from runbook_synth.cluster import group_by_similarity
+    from runbook_synth.normalize import error_key
+
+    snapshot = error_key("Waiter DBClusterSnapshotAvailable failed: Max attempts exceeded")
+    instance = error_key("Waiter DBInstanceAvailable failed: Max attempts exceeded")
+    expired = error_key("denied: Your authorization token has expired. Reauthenticate and try again.")
+    expired_again = error_key("denied: Your authorization token has expired. Please reauthenticate and try again.")
+    assert group_by_similarity([snapshot, instance, expired, expired_again]) == [0, 1, 2, 2]
