@@ -1123,6 +1123,19 @@ _NOISE = (
 _COMMENTS = ("# double-check before touching prod", "# as in the runbook", "# takes a while", "# retry if flaky")
 
 
+@dataclass(frozen=True)
+class Hardness:
+    """How rough the runs are: noise and typos typed between steps, how often independent steps swap."""
+
+    noise_rate: float = 0.15
+    typo_rate: float = 0.04
+    swap_scale: float = 1.0
+
+
+STANDARD = Hardness()
+HARD = Hardness(noise_rate=0.35, typo_rate=0.12, swap_scale=2.5)
+
+
 def _scatter(rng: random.Random, mean: float) -> float:
     value = mean * rng.lognormvariate(0.0, 0.25)
     if rng.random() < 0.04:
@@ -1130,11 +1143,11 @@ def _scatter(rng: random.Random, mean: float) -> float:
     return round(max(0.1, value), 1)
 
 
-def _order(procedure: Procedure, rng: random.Random) -> list[StepSpec]:
+def _order(procedure: Procedure, rng: random.Random, swap_scale: float = 1.0) -> list[StepSpec]:
     steps = list(procedure.steps)
     index = 0
     while index < len(steps) - 1:
-        if steps[index].swap_next and rng.random() < steps[index].swap_next:
+        if steps[index].swap_next and rng.random() < min(0.5, steps[index].swap_next * swap_scale):
             steps[index], steps[index + 1] = steps[index + 1], steps[index]
             index += 2
         else:
@@ -1142,7 +1155,9 @@ def _order(procedure: Procedure, rng: random.Random) -> list[StepSpec]:
     return steps
 
 
-def simulate_run(procedure: Procedure, index: int, rng: random.Random, note: bool) -> RunRecord:
+def simulate_run(
+    procedure: Procedure, index: int, rng: random.Random, note: bool, hardness: Hardness = STANDARD
+) -> RunRecord:
     """One run of a procedure: what was typed, printed and how long it took (nothing written yet)."""
     values = {name: _value(kind, rng) for name, kind in procedure.variables.items()}
     day = START_DAY + timedelta(days=rng.randrange(SPAN_DAYS))
@@ -1151,13 +1166,13 @@ def simulate_run(procedure: Procedure, index: int, rng: random.Random, note: boo
     done: list[str] = []
     failures: list[str] = []
     modes = {mode.step: mode for mode in procedure.failures}
-    for spec in _order(procedure, rng):
+    for spec in _order(procedure, rng, hardness.swap_scale):
         if spec.optional and rng.random() >= spec.rate:
             continue
-        if rng.random() < 0.15:
+        if rng.random() < hardness.noise_rate:
             command, output = rng.choice(_NOISE)
             calls.append(Call(command, output, "Look around", _scatter(rng, 1.0)))
-        if procedure.typo[0] and rng.random() < 0.04:
+        if procedure.typo[0] and rng.random() < hardness.typo_rate:
             calls.append(Call(procedure.typo[0], procedure.typo[1], "Run command", 0.3, exit_code=127))
         wrapped = rng.random() < spec.wrapper
         continued = rng.random() < spec.continuation
@@ -1460,6 +1475,7 @@ def write_corpus(
     procedures: tuple[Procedure, ...] = PROCEDURES,
     note_share: float = 0.2,
     one_offs: tuple[OneOff, ...] = ONE_OFFS,
+    hardness: Hardness = STANDARD,
 ) -> CorpusTruth:
     """Write a corpus under ``root/.claude`` and return what is true about it."""
     rng = random.Random(seed)
@@ -1471,7 +1487,7 @@ def write_corpus(
         rng.shuffle(flags)
         runs: list[RunRecord] = []
         for index, note in enumerate(flags):
-            run = simulate_run(procedure, index, rng, note)
+            run = simulate_run(procedure, index, rng, note, hardness)
             if note:
                 relative = f".claude/observations/{run.day.isoformat()}-{procedure.slug}-notes.md"
                 run.path = _write(root, relative, note_text(procedure, run, rng))

@@ -38,7 +38,16 @@ from typing import Any
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from benchmarks.corpus_generator import PROCEDURES, CorpusTruth, ProcedureTruth, render, write_corpus
+from benchmarks.corpus_generator import (
+    HARD,
+    PROCEDURES,
+    STANDARD,
+    CorpusTruth,
+    Hardness,
+    ProcedureTruth,
+    render,
+    write_corpus,
+)
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.pipeline import GenerateRequest, generate
 
@@ -48,6 +57,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "quality.json"
 WORK_DIR = REPO_ROOT / "benchmarks" / ".work"
 SIZES = (12, 100)
+HARD_RUNS = 6
 SEED = 20261123
 TODAY = date(2026, 12, 1)
 MATCH_THRESHOLD = 75.0
@@ -336,13 +346,14 @@ def cli_refuses(root: Path, operation_type: str, scope: str) -> tuple[bool, int]
     return completed.returncode == 1, completed.returncode
 
 
-def run_size(runs: int, seed: int = SEED) -> dict[str, Any]:
-    root = WORK_DIR / f"corpus-{runs}"
+def run_size(runs: int, seed: int = SEED, hard: bool = False) -> dict[str, Any]:
+    root = WORK_DIR / f"corpus-{runs}{'-hard' if hard else ''}"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     started = time.perf_counter()
-    truth: CorpusTruth = write_corpus(root, runs, seed)
+    hardness: Hardness = HARD if hard else STANDARD
+    truth: CorpusTruth = write_corpus(root, runs, seed, note_share=0.35 if hard else 0.2, hardness=hardness)
     written = time.perf_counter() - started
     scores: list[Score] = []
     for procedure in truth.procedures:
@@ -361,6 +372,7 @@ def run_size(runs: int, seed: int = SEED) -> dict[str, Any]:
     files = sum(1 for _ in root.rglob("*.md"))
     return {
         "runs_per_procedure": runs,
+        "profile": "hard" if hard else "standard",
         "files": files,
         "seconds": round(elapsed, 1),
         "seconds_writing": round(written, 1),
@@ -389,7 +401,12 @@ COLUMNS = (
 
 
 def table(result: dict[str, Any]) -> str:
-    header = f"| procedure ({result['runs_per_procedure']} runs) | " + " | ".join(label for _, label in COLUMNS) + " |"
+    profile = ", hard" if result.get("profile") == "hard" else ""
+    header = (
+        f"| procedure ({result['runs_per_procedure']} runs{profile}) | "
+        + " | ".join(label for _, label in COLUMNS)
+        + " |"
+    )
     lines = [header, "|" + "---|" * (len(COLUMNS) + 1)]
     for score in result["procedures"]:
         cells = " | ".join(f"{score[key]:.2f}" for key, _ in COLUMNS)
@@ -412,6 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = tuple(int(arg) for arg in args if arg.isdigit()) or SIZES
     started = time.perf_counter()
     results = [run_size(size) for size in sizes]
+    if "--no-hard" not in args:
+        # The targets were met on the standard corpora, so a harder one runs too: fewer runs (6), more than
+        # twice the noise, three times the typos, swaps 2.5x as often, 35 % notes. Reported, not a target.
+        results.append(run_size(HARD_RUNS, hard=True))
     total = time.perf_counter() - started
     targets = " ".join(f"{key} {relation} {value}" for key, (relation, value) in TARGETS.items())
     print(f"targets: {targets}; one-offs refused: all\n")
@@ -432,7 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "seconds": round(total, 1),
         "sizes": results,
-        "all_targets_met": all(all(r["targets_met"].values()) and r["one_offs_refused"] for r in results),
+        "all_targets_met": all(
+            all(r["targets_met"].values()) and r["one_offs_refused"] for r in results if r["profile"] == "standard"
+        ),
     }
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 
 from runbook_synth.models import CommandRun
 from runbook_synth.normalize import command_key
-from runbook_synth.shell import is_noise
+from runbook_synth.shell import is_noise, is_orientation
 
 _MERGE_DISTANCE = 4
 
@@ -132,7 +132,7 @@ def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> Pre
             None,
         )
         if retry_at is None:
-            (unretried if command.failed else result).append(command)
+            unretried.append(command)
             index += 1
             continue
         fixes = tuple(fix for fix in kept[index + 1 : retry_at] if keys.id_of(fix.command) != key_id)
@@ -151,7 +151,9 @@ def _reads_as_failed(command: CommandRun) -> bool:
 
 _ERROR_OPENING = re.compile(
     r"^(?:error|fatal|denied|exception|traceback|usage:|aws: error|an error occurred|.*\bFATAL ERROR\b|"
-    r"E\d{4}|.*(?:failed|timed out|permission denied|not found|connection refused|unauthorized)\b)",
+    r"E\d{4}|npm err!|[\w./-]{1,40}:\s+(?:error|fatal)\b|"
+    r".*(?:failed|timed out|permission denied|not found|connection refused|unauthorized|invalid choice|"
+    r"unknown command|no such file or directory)\b)",
     re.IGNORECASE,
 )
 
@@ -220,7 +222,7 @@ def _seed_order(sequences: list[list[int]]) -> list[int]:
 
 
 def roaming_keys(
-    sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: float = 0.2, common: float = 0.8
+    sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: float = 0.12, common: float = 0.8
 ) -> set[int]:
     """Commands typed at random points (`aws sts get-caller-identity` now here, now there): noise.
 
@@ -247,10 +249,20 @@ def roaming_keys(
     return roaming
 
 
+def _rare_orientation(runs: Sequence[PreparedRun], sequences: Sequence[Sequence[int]], common: float = 0.8) -> set[int]:
+    """Orientation commands (`aws sts get-caller-identity`) that most runs did without: looking around."""
+    present: Counter[int] = Counter()
+    orientation: set[int] = set()
+    for run, sequence in zip(runs, sequences, strict=True):
+        present.update(set(sequence))
+        orientation.update(k for c, k in zip(run.commands, sequence, strict=True) if is_orientation(c.command))
+    return {key_id for key_id in orientation if present[key_id] < common * len(sequences)}
+
+
 def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:
     """The progressive alignment of all runs, with reordered columns merged."""
     sequences = [[keys.id_of(command.command) for command in run.commands] for run in runs]
-    roaming = roaming_keys(sequences)
+    roaming = roaming_keys(sequences) | _rare_orientation(runs, sequences)
     if roaming:
         runs = [
             PreparedRun(

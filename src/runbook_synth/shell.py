@@ -173,6 +173,17 @@ def is_noise(command: str) -> bool:
     return program == "git" and len(tokens) > 1 and tokens[1] in _NOISE_GIT
 
 
+_ORIENTATION = re.compile(
+    r"^(?:aws\s+sts\s+get-caller-identity|kubectl\s+config\s+(?:current-context|get-contexts|view)|"
+    r"gcloud\s+config\s+list|az\s+account\s+show|gh\s+auth\s+status|doppler\s+(?:me|configure\s+get))\b"
+)
+
+
+def is_orientation(command: str) -> bool:
+    """ "Who and where am I" commands: a step only when nearly every run starts with them."""
+    return bool(_ORIENTATION.match(strip_wrappers(command)))
+
+
 def looks_like_command(text: str) -> bool:
     """Inline code that is a command (`aws lambda ...`), not a name (`report_worker`)."""
     tokens = words(strip_wrappers(text))

@@ -155,3 +155,19 @@ def test_reordered_block_far_apart_still_merges() -> None:
     rare = ["build x", "rare1 y", "rare2 y", "rare3 y", "rare4 y", "rare5 y", "tag x", "login x", "push x", "deploy x"]
     result = consensus(majority, majority, majority, swapped, rare)
     assert sorted(count for key, count in result if key.endswith(" x")) == [5, 5, 5, 5, 5]
+
+
+def test_typo_in_a_note_with_an_error_output_is_not_a_step() -> None:
+    keys = KeyIndex()
+    commands = [
+        CommandRun(
+            "alembic upgarde head", Provenance("n.md", 3), output="alembic: error: argument: invalid choice: 'upgarde'"
+        ),
+        CommandRun("npm run biuld", Provenance("n.md", 5), output='npm ERR! Missing script: "biuld"'),
+        CommandRun(
+            "alembic upgrade head", Provenance("n.md", 7), output="INFO  [alembic.runtime.migration] Running upgrade"
+        ),
+    ]
+    prepared = prepare_run(0, commands, keys)
+    assert [c.command for c in prepared.commands] == ["alembic upgrade head"]
+    assert [c.provenance.line for c in prepared.unretried_failures] == [3, 5]
