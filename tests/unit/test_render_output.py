@@ -1,0 +1,117 @@
+"""Render (fences, inline code, JSON shape) and output (names, paths, atomic writes, downgrade guard)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runbook_synth.errors import RunbookSynthError, UnsafePathError
+from runbook_synth.models import DurationEstimate, RollbackProcedure, Runbook, Step, Support, TroubleshootingEntry
+from runbook_synth.output import check_not_worse, recorded_runs, runbook_filename, safe_child, slug
+from runbook_synth.render import fence, inline_code, render_json, render_markdown
+from runbook_synth.settings import Settings
+
+STEP = Step(
+    number=1,
+    title="Push image",
+    commands=("docker push api:{git_sha}",),
+    parameters=("git_sha",),
+    expected_output="```\nnested fence\n```",
+    duration_seconds=DurationEstimate(30.0, 45.0),
+    support=Support(3, 4),
+    optional=True,
+    verification="",
+    if_failed=("Check: denied",),
+    sources=("a.md:3",),
+)
+RUNBOOK = Runbook(
+    operation_type="deployment",
+    scope="lambda",
+    generated="2026-11-23",
+    last_validated="2026-11-20",
+    estimated_duration_seconds=300.0,
+    sources=("a.md",),
+    steps=(STEP,),
+    troubleshooting=(
+        TroubleshootingEntry(
+            "Token expired", ("denied",), "", ("aws ecr get-login-password",), "", 2, "2026-11-20", ("a.md",)
+        ),
+    ),
+    rollback=RollbackProcedure(),
+    run_count=4,
+)
+
+
+def test_fence_outlasts_backticks_inside() -> None:
+    assert fence("a ``` b", "bash") == "````bash\na ``` b\n````"
+    assert fence("plain") == "```\nplain\n```"
+
+
+def test_inline_code_survives_backticks() -> None:
+    assert inline_code("a`b") == "``a`b``"
+    assert inline_code("`x`") == "`` `x` ``"
+
+
+def test_markdown_has_the_spec_sections_and_survives_nested_fences() -> None:
+    text = render_markdown(RUNBOOK, Settings())
+    for heading in (
+        "# Runbook: Deployment - lambda",
+        "## Overview",
+        "## Prerequisites",
+        "## Procedure",
+        "## Verification",
+        "## Rollback Procedure",
+        "## Monitoring",
+        "## Troubleshooting",
+        "## Sources Analyzed",
+    ):
+        assert f"\n{heading}\n" in f"\n{text}"
+    assert "### Step 1: Push image (optional)" in text
+    assert "````\n```\nnested fence\n```\n````" in text
+    assert "No rollback was observed for this scope." in text
+    assert "**Estimated Duration**: 5m" in text and "~30s (median; p90 45s)" in text
+
+
+def test_json_is_the_public_shape() -> None:
+    data = json.loads(render_json(RUNBOOK))
+    assert data["steps"][0]["duration_seconds"] == {"median": 30.0, "p90": 45.0}
+    assert data["steps"][0]["support"] == {"runs": 3, "of": 4}
+    assert data["rollback"] == {"steps": [], "sources": [], "estimated_duration_seconds": None}
+    assert "extra" not in data
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"), [("API timeout", "api-timeout"), ("../../etc", "etc"), ("a\x00/b", "a-b"), ("", "")]
+)
+def test_slug(scope: str, expected: str) -> None:
+    assert slug(scope) == expected
+
+
+def test_filenames() -> None:
+    assert (
+        runbook_filename("2026-11-23", "incident-response", "API timeout", "md")
+        == "2026-11-23-incident-response-api-timeout.md"
+    )
+    assert runbook_filename("2026-11-23", "deployment", "", "json") == "2026-11-23-deployment.json"
+    with pytest.raises(UnsafePathError):
+        runbook_filename("2026-11-23", "../", "x", "md")
+
+
+@pytest.mark.parametrize("name", ["../x.md", "/etc/passwd", "a/b.md", "x\x00.md", "..", ""])
+def test_safe_child_refuses_escapes(tmp_path: Path, name: str) -> None:
+    with pytest.raises(UnsafePathError):
+        safe_child(tmp_path, name)
+
+
+def test_downgrade_guard_reads_markdown_and_json(tmp_path: Path) -> None:
+    markdown = tmp_path / "a.md"
+    markdown.write_text(render_markdown(RUNBOOK, Settings()))
+    document = tmp_path / "a.json"
+    document.write_text(render_json(RUNBOOK))
+    assert recorded_runs(markdown) == 4 and recorded_runs(document) == 4
+    check_not_worse(markdown, 4, force=False)
+    check_not_worse(markdown, 2, force=True)
+    with pytest.raises(RunbookSynthError, match="mined from 4 runs and the new one from only 2"):
+        check_not_worse(document, 2, force=False)
