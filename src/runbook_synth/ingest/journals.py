@@ -77,7 +77,9 @@ def _section_prose(all_sections: list[markdown.Section], *names: str) -> str:
     items: list[str] = []
     for line in markdown.prose("\n".join(kept)).split("\n"):
         line = re.sub(r"^[-*]\s+(\[[ xX]\]\s+)?", "", line).strip()
-        line = re.sub(r"\*\*([^*]+)\*\*:?", r"\1", line).strip()
+        if re.fullmatch(r"\*\*[^*]+\*\*:?", line):
+            continue  # a label alone on its line ("**Lesson learned**:"); its text follows
+        line = re.sub(r"\*\*([^*]+?):?\*\*:?", r"\1:", line).strip()
         if not line or line.startswith("#") or line.lower().startswith("action items"):
             continue
         if "${" in line or line.lower().startswith("optional content"):
