@@ -209,3 +209,9 @@ def test_journal_solution_keeps_exports(tmp_path: Path) -> None:
     )
     observation = parse_source(path.relative_to(tmp_path).as_posix(), path.read_text())
     assert observation.solution_commands == ("export AWS_PROFILE=prod-admin", "aws sso login --profile prod-admin")
+
+
+def test_strict_refuses_what_lenient_reads_line_by_line() -> None:
+    text = "---\nmode: execution\ncontext: incident response: API timeout\n---\nbody\n"
+    with pytest.raises(SourceError, match="frontmatter is not valid YAML at line 3"):
+        split_frontmatter(text, "obs/x.md", lenient=False)

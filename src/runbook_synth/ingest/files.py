@@ -129,8 +129,11 @@ def read_text(source: SourceFile, max_bytes: int) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
 
-def split_frontmatter(text: str, source: str) -> FrontmatterDocument:
-    """Parse YAML frontmatter (python-frontmatter's YAML handler) and keep the body's line offset."""
+def split_frontmatter(text: str, source: str, lenient: bool = True) -> FrontmatterDocument:
+    """Parse YAML frontmatter (python-frontmatter's YAML handler) and keep the body's line offset.
+
+    `lenient` reads simple `key: value` lines that YAML rejects (with a warning); strict mode refuses them.
+    """
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         return FrontmatterDocument({}, text, 1, False)
@@ -152,7 +155,7 @@ def split_frontmatter(text: str, source: str) -> FrontmatterDocument:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
-        fallback = _simple_frontmatter(raw)
+        fallback = _simple_frontmatter(raw) if lenient else None
         if fallback is None:
             raise SourceError(source, f"frontmatter is not valid YAML{where}: {problem}") from None
         log.warning("%s: frontmatter is not valid YAML%s (%s); read it line by line", source, where, problem)

@@ -24,9 +24,9 @@ def redaction_rules(settings: Settings) -> RedactionRules:
     return RedactionRules(extra_patterns=settings.redact_patterns, allowlist=settings.redact_allowlist)
 
 
-def parse_source(relative: str, text: str) -> Observation:
+def parse_source(relative: str, text: str, strict: bool = False) -> Observation:
     """One redacted text to an Observation; SourceError when its frontmatter is unusable."""
-    document = split_frontmatter(text, relative)
+    document = split_frontmatter(text, relative, lenient=not strict)
     if "/journals/" in f"/{relative}" or relative.startswith("journals/"):
         return parse_journal(relative, document)
     return parse_observation(relative, document)
@@ -41,7 +41,7 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     rules = redaction_rules(settings)
     for source in sources:
         try:
-            observation, found = _load_one(source, settings, rules)
+            observation, found = _load_one(source, settings, rules, strict)
         except SourceError as error:
             if strict:
                 raise
@@ -59,8 +59,8 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
 
 
 def _load_one(
-    source: SourceFile, settings: Settings, rules: RedactionRules
+    source: SourceFile, settings: Settings, rules: RedactionRules, strict: bool
 ) -> tuple[Observation, tuple[RedactionFinding, ...]]:
     text = read_text(source, settings.max_file_bytes)
     redacted = redact_text(text, source.relative, rules)
-    return parse_source(source.relative, redacted.text), redacted.findings
+    return parse_source(source.relative, redacted.text, strict), redacted.findings
