@@ -76,3 +76,23 @@ def test_huge_line_and_nul_bytes() -> None:
     text = "---\nmode: execution\n---\n```bash\ndocker " + "x\x00" * 200_000 + "\n```\n"
     observation = parse_source(".claude/observations/x.md", text)
     assert len(observation.commands) == 1
+
+
+def test_yaml_bomb_and_deep_nesting_return_or_raise_our_error() -> None:
+    from runbook_synth.ingest.files import split_frontmatter
+
+    bomb = (
+        "---\na: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + level)}: &{chr(98 + level)} [{', '.join(['*' + chr(97 + level)] * 9)}]\n" for level in range(8)
+        )
+        + "tags: *i\ncontext: *i\n---\nbody\n"
+    )
+    document = split_frontmatter(bomb, "bomb.md")
+    observation = parse_source(".claude/observations/bomb.md", bomb)
+    assert observation.tags == () and observation.context == "" and document.body == "body\n"
+    deep = "---\nx: " + "[" * 20_000 + "]" * 20_000 + "\n---\nbody\n"
+    try:
+        split_frontmatter(deep, "deep.md")
+    except RunbookSynthError as error:
+        assert str(error).startswith("deep.md: frontmatter")
