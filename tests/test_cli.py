@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from runbook_synth.cli import app
-from tests.support.corpus import Run, write_run
+from tests.support.corpus import Call, Run, write_run
 from tests.support.scenarios import deployment_run, write_deployment_history
 
 GENERATED = "2026-11-23"
@@ -280,3 +280,29 @@ def test_extra_redaction_pattern_from_configuration(runner: CliRunner, root: Pat
     (root / "runbook-synth.toml").write_text('[redact_patterns]\ninternal_token = "itk_[a-z]{8}"\n')
     code, out, _ = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
     assert code == 0 and "itk_abcdefgh" not in out and "{internal_token}" in out
+
+
+def test_no_scope_uses_the_only_scope_and_asks_when_there_are_several(runner: CliRunner, root: Path) -> None:
+    code, out, _ = invoke(runner, "deployment", "--root", str(root), "--stdout")
+    assert code == 0 and out.startswith("# Runbook: Deployment - lambda\n")
+    for index in range(2):
+        write_run(
+            root,
+            Run(
+                f"2026-10-2{index}",
+                "09:00:00",
+                "deployed-frontend",
+                "deployed the frontend",
+                (
+                    Call("npm ci", "added 1200 packages", "Install"),
+                    Call("aws s3 sync dist/ s3://site --delete", "upload", "Sync"),
+                ),
+                tags=("deployment", "frontend"),
+            ),
+        )
+    code, _, err = invoke(runner, "deployment", "--root", str(root))
+    assert code == 1
+    assert err == (
+        "Error: deployment has runs for 2 scopes: frontend (2 runs), lambda (4 runs); name one, "
+        "e.g. `runbook deployment frontend`\n"
+    )

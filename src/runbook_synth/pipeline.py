@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from runbook_synth.synthesize import synthesize
 
 log = logging.getLogger(__name__)
 FORMATS = ("md", "json")
+_TYPE_COMMANDS = {operation.value for operation in OperationType if operation != OperationType.OTHER}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def generate(request: GenerateRequest) -> Generated:
         raise RunbookSynthError(f"operation type {request.operation_type!r} is not a name")
     scope = request.scope.replace("\x00", "").strip()
     corpus = load(request.root, request.settings, request.strict)
+    if not scope:
+        scope = _only_scope(corpus, operation_type, request.settings.min_runs)
     selection = select(corpus, operation_type, scope, request.settings.scope_threshold)
     rollback = None
     if operation_type != OperationType.ROLLBACK.value:
@@ -71,6 +75,19 @@ def generate(request: GenerateRequest) -> Generated:
         text = render_markdown(runbook, request.settings, request.templates_dir)
     filename = runbook_filename(request.today.isoformat(), operation_type, scope, request.output_format)
     return Generated(runbook, text, corpus, filename)
+
+
+def _only_scope(corpus: Corpus, operation_type: str, min_runs: int) -> str:
+    """With no scope given, the one scope of this type that has enough runs; several is a question to ask."""
+    ready = [p for p in patterns(corpus, min_runs) if p.operation_type == operation_type and p.enough_runs]
+    if len(ready) > 1:
+        choices = ", ".join(f"{p.scope} ({p.executions} runs)" for p in ready)
+        command = operation_type if operation_type in _TYPE_COMMANDS else f"generate {operation_type}"
+        raise RunbookSynthError(
+            f"{operation_type} has runs for {len(ready)} scopes: {choices}; name one, "
+            f"e.g. `runbook {command} {shlex.quote(ready[0].scope)}`"
+        )
+    return ready[0].scope if ready else ""
 
 
 def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
