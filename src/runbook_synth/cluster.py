@@ -69,9 +69,13 @@ def merge_free_text_scopes(labels: Sequence[str], distance: float = 0.55) -> dic
     return mapping
 
 
-def select(corpus: Corpus, operation_type: str, scope: str, threshold: float) -> Selection:
-    """Executions, failures and journals for (type, scope); scope matched by similarity."""
-    found = classifications(corpus)
+def select(
+    corpus: Corpus, found: dict[str, Classification], operation_type: str, scope: str, threshold: float
+) -> Selection:
+    """Executions, failures and journals for (type, scope); scope matched by similarity.
+
+    `found` is `classifications(corpus)`, computed once per corpus by the caller.
+    """
     executions: list[Observation] = []
     failures: list[Observation] = []
     journals: list[Observation] = []
@@ -110,9 +114,8 @@ def select(corpus: Corpus, operation_type: str, scope: str, threshold: float) ->
     )
 
 
-def patterns(corpus: Corpus, min_runs: int) -> tuple[Pattern, ...]:
+def patterns(corpus: Corpus, found: dict[str, Classification], min_runs: int) -> tuple[Pattern, ...]:
     """Every (type, scope) found, with counts; the journals counted are those that name the pattern."""
-    found = classifications(corpus)
     executions: Counter[tuple[str, str]] = Counter()
     failures: Counter[tuple[str, str]] = Counter()
     journals: Counter[tuple[str, str]] = Counter()

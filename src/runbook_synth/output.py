@@ -86,16 +86,16 @@ def output_lock(folder: Path) -> Iterator[None]:
 def recorded_runs(path: Path) -> int | None:
     """How many runs an existing runbook file was mined from (markdown or JSON), if it says."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")[:20000]
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     if path.suffix == ".json":
         try:
-            value = json.loads(path.read_text(encoding="utf-8")).get("run_count")
-        except (OSError, ValueError, AttributeError):
+            value = json.loads(text).get("run_count")
+        except (ValueError, AttributeError):
             return None
         return value if isinstance(value, int) else None
-    match = _MINED_FROM.search(text)
+    match = _MINED_FROM.search(text[:20000])
     return int(match.group(1)) if match else None
 
 

@@ -9,11 +9,11 @@ from datetime import date
 from pathlib import Path
 
 from runbook_synth.classify import resolve_type
-from runbook_synth.cluster import patterns, select
+from runbook_synth.cluster import classifications, patterns, select
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.ingest.files import check_root
 from runbook_synth.ingest.local import load_corpus
-from runbook_synth.models import Corpus, OperationType, Pattern, Runbook
+from runbook_synth.models import Classification, Corpus, OperationType, Pattern, Runbook
 from runbook_synth.output import atomic_write, check_not_worse, output_lock, runbook_filename, safe_child
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
@@ -59,12 +59,13 @@ def generate(request: GenerateRequest) -> Generated:
         raise RunbookSynthError(f"operation type {request.operation_type!r} is not a name")
     scope = request.scope.replace("\x00", "").strip()
     corpus = load(request.root, request.settings, request.strict)
+    found = classifications(corpus)
     if not scope:
-        scope = _only_scope(corpus, operation_type, request.settings.min_runs)
-    selection = select(corpus, operation_type, scope, request.settings.scope_threshold)
+        scope = _only_scope(corpus, found, operation_type, request.settings.min_runs)
+    selection = select(corpus, found, operation_type, scope, request.settings.scope_threshold)
     rollback = None
     if operation_type != OperationType.ROLLBACK.value:
-        rollback = select(corpus, OperationType.ROLLBACK.value, scope, request.settings.scope_threshold)
+        rollback = select(corpus, found, OperationType.ROLLBACK.value, scope, request.settings.scope_threshold)
         if not scope:
             rollback = None
     skipped = [f"{skip.path} ({skip.reason})" for skip in corpus.skipped]
@@ -77,9 +78,9 @@ def generate(request: GenerateRequest) -> Generated:
     return Generated(runbook, text, corpus, filename)
 
 
-def _only_scope(corpus: Corpus, operation_type: str, min_runs: int) -> str:
+def _only_scope(corpus: Corpus, found: dict[str, Classification], operation_type: str, min_runs: int) -> str:
     """With no scope given, the one scope of this type that has enough runs; several is a question to ask."""
-    ready = [p for p in patterns(corpus, min_runs) if p.operation_type == operation_type and p.enough_runs]
+    ready = [p for p in patterns(corpus, found, min_runs) if p.operation_type == operation_type and p.enough_runs]
     if len(ready) > 1:
         choices = ", ".join(f"{p.scope} ({p.executions} runs)" for p in ready)
         command = operation_type if operation_type in _TYPE_COMMANDS else f"generate {operation_type}"
@@ -101,4 +102,4 @@ def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
 
 def list_patterns(root: Path, settings: Settings, strict: bool = False) -> tuple[tuple[Pattern, ...], Corpus]:
     corpus = load(root, settings, strict)
-    return patterns(corpus, settings.min_runs), corpus
+    return patterns(corpus, classifications(corpus), settings.min_runs), corpus

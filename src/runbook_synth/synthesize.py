@@ -188,10 +188,13 @@ class _Context:
     names: PlaceholderNames
 
 
-def _prepare(executions: Sequence[Observation]) -> tuple[list[PreparedRun], Alignment, KeyIndex]:
+def _aligned(selection: Selection, settings: Settings) -> _Context:
+    """The selection's executions in source order, cleaned and aligned: what every later stage reads."""
+    executions = sorted(selection.executions, key=lambda obs: obs.sort_key)
     keys = KeyIndex()
     runs = [prepare_run(index, observation.commands, keys) for index, observation in enumerate(executions)]
-    return runs, align_sequences([run for run in runs if run.commands], keys), keys
+    alignment = align_sequences([run for run in runs if run.commands], keys)
+    return _Context(selection, settings, runs, executions, alignment, keys, PlaceholderNames())
 
 
 def _kept_columns(alignment: Alignment, settings: Settings) -> list[tuple[Column, bool]]:
@@ -505,11 +508,10 @@ def synthesize(
     skipped: Sequence[str] = (),
 ) -> Runbook:
     """The runbook for one (type, scope) from its selected observations."""
-    executions = sorted(selection.executions, key=lambda obs: obs.sort_key)
-    if len(executions) < settings.min_runs:
+    if len(selection.executions) < settings.min_runs:
         raise NotEnoughRunsError(not_enough_runs_message(selection, settings.min_runs))
-    runs, alignment, keys = _prepare(executions)
-    context = _Context(selection, settings, runs, executions, alignment, keys, PlaceholderNames())
+    context = _aligned(selection, settings)
+    executions, runs = context.observations, context.runs
     steps, step_of_key = _build_steps(context)
     events = _failure_events(context, selection.journals)
     entries = _troubleshooting(context, events, set(step_of_key))
@@ -556,14 +558,12 @@ def _rollback(selection: Selection | None, settings: Settings) -> RollbackProced
     """Rollback steps mined from rollback runs of the same scope (one run is enough to show it)."""
     if selection is None or not selection.executions:
         return RollbackProcedure()
-    executions = sorted(selection.executions, key=lambda obs: obs.sort_key)
-    runs, alignment, keys = _prepare(executions)
-    context = _Context(selection, settings, runs, executions, alignment, keys, PlaceholderNames())
+    context = _aligned(selection, settings)
     steps, _ = _build_steps(context)
     return RollbackProcedure(
         steps=tuple(steps),
-        sources=tuple(obs.path for obs in executions),
-        estimated_duration_seconds=_estimated_duration(executions, steps),
+        sources=tuple(obs.path for obs in context.observations),
+        estimated_duration_seconds=_estimated_duration(context.observations, steps),
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_synth.cluster import select
+from runbook_synth.cluster import classifications, select
 from runbook_synth.errors import NotEnoughRunsError
 from runbook_synth.ingest.local import load_corpus
 from runbook_synth.models import Runbook
@@ -20,7 +20,7 @@ from tests.support.scenarios import write_deployment_history
 def runbook(tmp_path: Path) -> Runbook:
     write_deployment_history(tmp_path)
     corpus = load_corpus(tmp_path, Settings())
-    selection = select(corpus, "deployment", "lambda", 0.62)
+    selection = select(corpus, classifications(corpus), "deployment", "lambda", 0.62)
     return synthesize(selection, None, Settings(), date(2026, 11, 23))
 
 
@@ -86,7 +86,7 @@ def test_prerequisites_from_commands(runbook: Runbook) -> None:
 def test_too_few_runs_is_refused_with_what_was_found(tmp_path: Path) -> None:
     write_deployment_history(tmp_path)
     corpus = load_corpus(tmp_path, Settings())
-    selection = select(corpus, "deployment", "lambda", 0.62)
+    selection = select(corpus, classifications(corpus), "deployment", "lambda", 0.62)
     with pytest.raises(NotEnoughRunsError, match=r"found 4 recorded executions of deployment lambda .*at least 5"):
         synthesize(selection, None, Settings(min_runs=5), date(2026, 11, 23))
 
