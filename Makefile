@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench bench-quality bench-templates clean golden
+.PHONY: docs demo test lint typecheck unit bench bench-quality bench-templates clean golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/cog --check README.md || (echo "README tables are stale: run 'make docs'" && exit 1)
+
+docs: $(STAMP)
+	$(BIN)/cog -r README.md
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,6 @@ def test_strict_makes_skips_fatal(runner: CliRunner, root: Path) -> None:
     ("args", "message"),
     [
         (["--root", "/nonexistent/path"], "Error: --root /nonexistent/path: no such directory\n"),
-        (["--format", "xml"], "Error: --format 'xml': choose md or json\n"),
         (
             ["--templates-dir", "/nonexistent/tpl"],
             "Error: --templates-dir /nonexistent/tpl: no such directory\n",
@@ -186,6 +186,52 @@ def test_usage_errors_exit_2(runner: CliRunner) -> None:
     assert runner.invoke(app, ["deployment", "--no-such-option"]).exit_code == 2
     assert runner.invoke(app, ["generate"]).exit_code == 2
     assert runner.invoke(app, ["deployment", "lambda", "--min-runs", "0"]).exit_code == 2
+    bad_format = runner.invoke(app, ["deployment", "lambda", "--format", "xml"])
+    assert bad_format.exit_code == 2 and "'xml' is not one of 'md', 'json'" in bad_format.stderr
+    assert runner.invoke(app, ["list", "--format", "yaml"]).exit_code == 2
+
+
+def test_help_shows_the_real_defaults(runner: CliRunner) -> None:
+    text = re.sub(r"[│\s]+", " ", runner.invoke(app, ["deployment", "--help"]).stdout)
+    assert "(default 2, or min_runs in configuration)" in text
+    assert "[default: md]" in text
+
+
+def test_one_option_list_for_every_generating_command(runner: CliRunner) -> None:
+    def options(*command: str) -> list[str]:
+        text = runner.invoke(app, [*command, "--help"]).stdout
+        return sorted(set(re.findall(r"--[a-z][a-z-]+", text)))
+
+    shared = options("generate")
+    for command in ("deployment", "rollback", "incident-response", "migration", "scaling"):
+        assert options(command) == shared
+
+
+def test_missing_root_is_named_before_configuration_is_read(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "runbook-synth.toml").write_text("no_such_key = 1\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(tmp_path / "missing"))
+    assert (code, err) == (1, f"Error: --root {tmp_path / 'missing'}: no such directory\n")
+
+
+def test_os_error_without_a_file_name_still_says_what_failed() -> None:
+    from runbook_synth.cli import _describe_os_error
+
+    assert _describe_os_error(BrokenPipeError(32, "Broken pipe")) == "Broken pipe"
+    assert _describe_os_error(OSError(28, "No space left on device", "/x/runbooks/a.md")) == (
+        "/x/runbooks/a.md: No space left on device"
+    )
+
+
+def test_list_json_gives_the_same_patterns_as_the_table(runner: CliRunner, root: Path) -> None:
+    table = runner.invoke(app, ["list", "--root", str(root)]).stdout.splitlines()[1:]
+    data = json.loads(runner.invoke(app, ["list", "--root", str(root), "--format", "json"]).stdout)
+    rows = [(p["operation_type"], p["scope"], p["executions"], p["ready"]) for p in data["patterns"]]
+    fields = [re.match(r"^(\S+)\s+(.*?)\s+(\d+)\s+\d+\s+\d+\s+(.*)$", line) for line in table]
+    parsed = [(m.group(1), m.group(2), int(m.group(3)), m.group(4) == "ready") for m in fields if m]
+    assert rows == parsed and rows
 
 
 def test_scope_cannot_escape_the_output_folder(runner: CliRunner, root: Path) -> None:

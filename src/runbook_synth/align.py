@@ -12,59 +12,14 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from runbook_synth.models import CommandRun
+from runbook_synth.models import Alignment, Column, CommandRun, Member, PreparedRun, RetryEpisode, Selection
 from runbook_synth.normalize import command_key
 from runbook_synth.shell import is_noise, is_orientation
 
 _MERGE_DISTANCE = 4
-
-
-@dataclass(frozen=True)
-class RetryEpisode:
-    """A command failed, other commands ran, and the same command then succeeded."""
-
-    run: int
-    failed: CommandRun
-    fixes: tuple[CommandRun, ...]
-    retry: CommandRun
-
-
-@dataclass(frozen=True)
-class PreparedRun:
-    run: int
-    commands: tuple[CommandRun, ...]
-    episodes: tuple[RetryEpisode, ...]
-    unretried_failures: tuple[CommandRun, ...]
-    noise: tuple[CommandRun, ...]
-
-
-@dataclass(frozen=True)
-class Member:
-    run: int
-    position: int
-    command: CommandRun
-
-
-@dataclass(frozen=True)
-class Column:
-    key_id: int
-    members: tuple[Member, ...]
-
-    @property
-    def runs(self) -> frozenset[int]:
-        return frozenset(member.run for member in self.members)
-
-
-@dataclass(frozen=True)
-class Alignment:
-    columns: tuple[Column, ...]
-    run_count: int
-    keys: tuple[str, ...]
-    """Representative key text of each key id."""
 
 
 class KeyIndex:
@@ -74,6 +29,14 @@ class KeyIndex:
         self.threshold = threshold
         self.keys: list[str] = []
         self._exact: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, alignment: Alignment) -> KeyIndex:
+        """The index an alignment was made with: the same commands get the same ids again."""
+        index = cls()
+        index.keys = list(alignment.keys)
+        index._exact = {key: number for number, key in enumerate(index.keys)}
+        return index
 
     def id_of(self, command: str) -> int:
         key = command_key(command)
@@ -257,6 +220,15 @@ def _rare_orientation(runs: Sequence[PreparedRun], sequences: Sequence[Sequence[
         present.update(set(sequence))
         orientation.update(k for c, k in zip(run.commands, sequence, strict=True) if is_orientation(c.command))
     return {key_id for key_id in orientation if present[key_id] < common * len(sequences)}
+
+
+def align_selection(selection: Selection) -> Alignment:
+    """The selection's executions in source order, cleaned and aligned: what every later stage reads."""
+    executions = tuple(sorted(selection.executions, key=lambda obs: obs.sort_key))
+    keys = KeyIndex()
+    runs = [prepare_run(index, observation.commands, keys) for index, observation in enumerate(executions)]
+    aligned = align_sequences([run for run in runs if run.commands], keys)
+    return Alignment(aligned.columns, aligned.run_count, tuple(keys.keys), tuple(runs), executions)
 
 
 def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:

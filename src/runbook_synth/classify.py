@@ -171,7 +171,8 @@ def _stated_text(observation: Observation) -> str:
 
 def _command_text(observation: Observation) -> str:
     commands = [strip_wrappers(run.command) for run in observation.commands[:200]]
-    return words_of(" ".join([*commands, observation.failed_command]))
+    failed = observation.failure.failed_command if observation.failure else ""
+    return words_of(" ".join([*commands, failed]))
 
 
 def operation_type_of(observation: Observation) -> str:

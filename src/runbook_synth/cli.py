@@ -1,21 +1,27 @@
-"""The typer app: parse, call one library function, print, exit. Exit codes: 0 ok, 1 user-fixable
-error, 2 usage (typer's own), 3 drift found."""
+"""The typer app: parse, call one library function, print, exit.
 
-from __future__ import annotations
+Exit codes: 0 ok, 1 user-fixable error, 2 usage (typer's own), 3 drift found. Errors are converted in one
+place (`_errors`). No `from __future__ import annotations` here: typer reads the annotations at runtime, and
+the generation options are declared once (on `generate`) and shared by the five type commands.
+"""
 
+import contextlib
+import enum
+import inspect
+import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from runbook_synth.errors import RunbookSynthError
-from runbook_synth.models import OperationType
-from runbook_synth.pipeline import Generated, GenerateRequest, generate, list_patterns, write
-from runbook_synth.settings import load_settings
+import runbook_synth as library
+from runbook_synth.errors import ParameterError, RunbookSynthError
+from runbook_synth.models import OperationType, OutputFormat
 
 app = typer.Typer(
     add_completion=False,
@@ -24,34 +30,35 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+class ListFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+FLAGS = {"root": "--root", "templates_dir": "--templates-dir", "out": "--out", "min_runs": "--min-runs"}
+"""Library parameter names → the flags that set them, for error messages."""
+
 RootOption = Annotated[
     Path, typer.Option("--root", help="Repository holding .claude/observations and .claude/journals.")
 ]
-OutOption = Annotated[Path | None, typer.Option("--out", help="Output folder. Default: <root>/runbooks.")]
-FormatOption = Annotated[str, typer.Option("--format", help="md (the /runbook template) or json.")]
-StdoutOption = Annotated[bool, typer.Option("--stdout", help="Print the runbook instead of writing it.")]
 MinRunsOption = Annotated[
     int | None,
-    typer.Option("--min-runs", min=1, help="Fewest matching executions for a pattern (default 2)."),
-]
-TemplatesOption = Annotated[
-    Path | None, typer.Option("--templates-dir", help="Your templates, searched before the packaged ones.")
+    typer.Option(
+        "--min-runs", min=1, help="Fewest matching executions for a pattern (default 2, or min_runs in configuration)."
+    ),
 ]
 StrictOption = Annotated[bool, typer.Option("--strict", help="A source that cannot be parsed is an error.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
-ForceOption = Annotated[
-    bool, typer.Option("--force", help="Replace an existing runbook even if it was mined from more runs.")
-]
-ReportOption = Annotated[
-    bool, typer.Option("--redaction-report", help="List what was masked (file, line, kind; never the value).")
-]
+ScopeArgument = Annotated[str, typer.Argument(help="Component (lambda, frontend, ...) or free text.")]
 
 
 def today() -> date:
     """The generation date; SOURCE_DATE_EPOCH pins it for reproducible builds and golden tests."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), UTC).date()
+    if epoch.isdigit() and len(epoch) <= 11:
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            return datetime.fromtimestamp(int(epoch), UTC).date()
     return date.today()
 
 
@@ -64,47 +71,70 @@ def _setup_logging(quiet: bool) -> None:
     root.propagate = False
 
 
-def _fail(error: Exception) -> typer.Exit:
-    typer.echo(f"Error: {error}", err=True)
-    return typer.Exit(1)
+def _describe_os_error(error: OSError) -> str:
+    where = error.filename or ""
+    what = error.strerror or str(error) or type(error).__name__
+    return f"{where}: {what}" if where else what
 
 
-def _report_redactions(generated: Generated) -> None:
-    findings = generated.corpus.redactions
-    typer.echo(f"Redaction report: {len(findings)} value(s) masked", err=True)
-    for finding in sorted(findings, key=lambda item: (item.path, item.line, item.kind)):
-        typer.echo(f"  {finding.path}:{finding.line}: {finding.kind}", err=True)
-
-
-def run_generate(
-    operation_type: str,
-    scope: str,
-    root: Path,
-    out: Path | None,
-    output_format: str,
-    stdout: bool,
-    min_runs: int | None,
-    templates_dir: Path | None,
-    strict: bool,
-    quiet: bool,
-    force: bool,
-    redaction_report: bool,
-) -> None:
-    _setup_logging(quiet)
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """The one place where our errors become `Error: ...` on stderr and exit code 1."""
     try:
-        settings = load_settings(root if root.is_dir() else Path.cwd(), {"min_runs": min_runs})
-        request = GenerateRequest(root, operation_type, scope, today(), settings, output_format, templates_dir, strict)
-        generated = generate(request)
+        yield
+    except ParameterError as error:
+        typer.echo(f"Error: {error.phrased(FLAGS.get(error.parameter, error.parameter))}", err=True)
+        raise typer.Exit(1) from None
+    except RunbookSynthError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        typer.echo(f"Error: {_describe_os_error(error)}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _settings(root: Path, min_runs: int | None) -> library.Settings:
+    """The root is checked before configuration is read from it."""
+    return library.load_settings(library.check_root(root), {"min_runs": min_runs})
+
+
+@app.command("generate")
+def generate_command(
+    operation_type: Annotated[str, typer.Argument(help="Any operation type, e.g. deployment or backup.")],
+    scope: ScopeArgument = "",
+    root: RootOption = Path("."),
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default <root>/runbooks).")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="md (the /runbook template) or json.")
+    ] = OutputFormat.MD,
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print the runbook instead of writing it.")] = False,
+    min_runs: MinRunsOption = None,
+    templates_dir: Annotated[
+        Path | None, typer.Option("--templates-dir", help="Your templates, searched before the packaged ones.")
+    ] = None,
+    strict: StrictOption = False,
+    quiet: QuietOption = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing runbook even if it was mined from more runs.")
+    ] = False,
+    redaction_report: Annotated[
+        bool, typer.Option("--redaction-report", help="List what was masked (file, line, kind; never the value).")
+    ] = False,
+) -> None:
+    """Generate a runbook for any operation TYPE and SCOPE."""
+    _setup_logging(quiet)
+    with _errors():
+        settings = _settings(root, min_runs)
+        request = library.GenerateRequest(
+            root, operation_type, scope, today(), settings, output_format, templates_dir, strict
+        )
+        generated = library.generate(request)
         if redaction_report:
             _report_redactions(generated)
         if stdout:
             sys.stdout.write(generated.text)
             return
-        target = write(generated, out if out is not None else root / "runbooks", force)
-    except RunbookSynthError as error:
-        raise _fail(error) from None
-    except OSError as error:
-        raise _fail(RunbookSynthError(f"{error.filename or ''}: {error.strerror or error}")) from None
+        target = library.write(generated, out if out is not None else root / "runbooks", force)
     if not quiet:
         book = generated.runbook
         typer.echo(
@@ -113,79 +143,28 @@ def run_generate(
         )
 
 
-def _type_command(operation: OperationType) -> None:
-    def command(
-        scope: Annotated[str, typer.Argument(help="Component (lambda, frontend, ...) or free text.")] = "",
-        root: RootOption = Path("."),
-        out: OutOption = None,
-        output_format: FormatOption = "md",
-        stdout: StdoutOption = False,
-        min_runs: MinRunsOption = None,
-        templates_dir: TemplatesOption = None,
-        strict: StrictOption = False,
-        quiet: QuietOption = False,
-        force: ForceOption = False,
-        redaction_report: ReportOption = False,
-    ) -> None:
-        run_generate(
-            operation.value,
-            scope,
-            root,
-            out,
-            output_format,
-            stdout,
-            min_runs,
-            templates_dir,
-            strict,
-            quiet,
-            force,
-            redaction_report,
-        )
+def _report_redactions(generated: library.Generated) -> None:
+    findings = generated.corpus.redactions
+    typer.echo(f"Redaction report: {len(findings)} value(s) masked", err=True)
+    for finding in sorted(findings, key=lambda item: (item.path, item.line, item.kind)):
+        typer.echo(f"  {finding.path}:{finding.line}: {finding.kind}", err=True)
 
+
+def _type_command(operation: OperationType) -> Callable[..., None]:
+    """`runbook deployment SCOPE …`: `generate` with the type filled in, sharing its options."""
+
+    def command(**options: Any) -> None:
+        generate_command(operation.value, **options)
+
+    parameters = list(inspect.signature(generate_command).parameters.values())[1:]
+    command.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__doc__ = f"Generate the {operation.value} runbook for SCOPE."
-    app.command(operation.value)(command)
+    return command
 
 
-for _operation in (
-    OperationType.DEPLOYMENT,
-    OperationType.ROLLBACK,
-    OperationType.INCIDENT_RESPONSE,
-    OperationType.MIGRATION,
-    OperationType.SCALING,
-):
-    _type_command(_operation)
-
-
-@app.command("generate")
-def generate_command(
-    operation_type: Annotated[str, typer.Argument(help="Any operation type, e.g. deployment or backup.")],
-    scope: Annotated[str, typer.Argument(help="Component or free text.")] = "",
-    root: RootOption = Path("."),
-    out: OutOption = None,
-    output_format: FormatOption = "md",
-    stdout: StdoutOption = False,
-    min_runs: MinRunsOption = None,
-    templates_dir: TemplatesOption = None,
-    strict: StrictOption = False,
-    quiet: QuietOption = False,
-    force: ForceOption = False,
-    redaction_report: ReportOption = False,
-) -> None:
-    """Generate a runbook for any operation TYPE and SCOPE."""
-    run_generate(
-        operation_type,
-        scope,
-        root,
-        out,
-        output_format,
-        stdout,
-        min_runs,
-        templates_dir,
-        strict,
-        quiet,
-        force,
-        redaction_report,
-    )
+for _operation in OperationType.commands():
+    app.command(_operation.value)(_type_command(_operation))
 
 
 @app.command("list")
@@ -194,20 +173,24 @@ def list_command(
     min_runs: MinRunsOption = None,
     strict: StrictOption = False,
     quiet: QuietOption = False,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", help="table (for people) or json (for scripts).")
+    ] = ListFormat.TABLE,
 ) -> None:
     """Every (type, scope) pattern found, with its counts and whether it has enough runs."""
     _setup_logging(quiet)
-    try:
-        settings = load_settings(root if root.is_dir() else Path.cwd(), {"min_runs": min_runs})
-        found, corpus = list_patterns(root, settings, strict)
-    except RunbookSynthError as error:
-        raise _fail(error) from None
+    with _errors():
+        found, corpus = library.list_patterns(root, _settings(root, min_runs), strict)
+    if output_format == ListFormat.JSON:
+        rows = [library.pattern_dict(pattern) for pattern in found]
+        typer.echo(json.dumps({"patterns": rows, "skipped": len(corpus.skipped)}, indent=2))
+        return
     header = f"{'TYPE':<20} {'SCOPE':<28} {'EXECUTIONS':>10} {'FAILURES':>8} {'JOURNALS':>8}  RUNBOOK"
     typer.echo(header)
     for pattern in found:
         verdict = "ready" if pattern.enough_runs else f"needs {pattern.min_runs - pattern.executions} more run(s)"
         typer.echo(
-            f"{pattern.operation_type:<20} {pattern.scope[:28]:<28} {pattern.executions:>10} "
+            f"{pattern.operation_type:<20} {pattern.scope:<28} {pattern.executions:>10} "
             f"{pattern.failures:>8} {pattern.journals:>8}  {verdict}"
         )
     if not found:

@@ -6,35 +6,15 @@ and agglomerative clustering (deterministic); errors are grouped with rapidfuzz.
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from runbook_synth.classify import COMPONENT_KEYWORDS, classify, scope_similarity
-from runbook_synth.models import Classification, Corpus, Observation, Pattern, SourceKind
-
-EXECUTION_KINDS = (SourceKind.EXECUTION, SourceKind.NOTE, SourceKind.CLOUDWATCH, SourceKind.GITHUB_ACTIONS)
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The observations a runbook for (type, scope) is mined from."""
-
-    operation_type: str
-    scope: str
-    executions: tuple[Observation, ...]
-    failures: tuple[Observation, ...]
-    journals: tuple[Observation, ...]
-    other_types: tuple[tuple[str, int], ...] = ()
-    """Counts of matching executions of other types, to tell the user what was found instead."""
-    related_failures: tuple[Observation, ...] = ()
-    """Failures and error journals of the same scope but another type: used only where they touch a step."""
-
-
-def is_execution(observation: Observation) -> bool:
-    return observation.kind in EXECUTION_KINDS and len(observation.commands) > 0
+from runbook_synth.errors import NotEnoughRunsError, RunbookSynthError
+from runbook_synth.models import Classification, Corpus, Observation, OperationType, Pattern, Selection, SourceKind
 
 
 def classifications(corpus: Corpus) -> dict[str, Classification]:
@@ -90,18 +70,18 @@ def select(
         if observation.kind == SourceKind.JOURNAL:
             if same_type:
                 journals.append(observation)
-            elif observation.category == "error":
+            elif observation.is_error_journal:
                 related.append(observation)
             continue
         if not same_type:
-            if is_execution(observation):
+            if observation.is_execution:
                 others[classification.operation_type] += 1
             if observation.kind == SourceKind.FAILURE:
                 related.append(observation)
             continue
         if observation.kind == SourceKind.FAILURE:
             failures.append(observation)
-        elif is_execution(observation):
+        elif observation.is_execution:
             executions.append(observation)
     return Selection(
         operation_type,
@@ -126,7 +106,7 @@ def patterns(corpus: Corpus, found: dict[str, Classification], min_runs: int) ->
             failures[key] += 1
         elif observation.kind == SourceKind.JOURNAL:
             journals[key] += 1
-        elif is_execution(observation):
+        elif observation.is_execution:
             executions[key] += 1
     keys = sorted(set(executions) | set(failures))
     return tuple(
@@ -152,3 +132,47 @@ def group_by_similarity(keys: Sequence[str], threshold: float = 90.0) -> list[in
             representatives.append(key)
             assignment.append(len(representatives) - 1)
     return assignment
+
+
+def require_enough_runs(selection: Selection, min_runs: int) -> None:
+    """Fewer executions than a pattern needs is an error that says what was found instead."""
+    if len(selection.executions) >= min_runs:
+        return
+    scope = f" {selection.scope}" if selection.scope else ""
+    found = len(selection.executions)
+    noun = "execution" if found == 1 else "executions"
+    message = f"found {found} recorded {noun} of {selection.operation_type}{scope}"
+    if selection.executions:
+        message += " (" + ", ".join(obs.path for obs in selection.executions[:3]) + ")"
+    message += f"; a runbook needs at least {min_runs} (--min-runs) to find a pattern."
+    if selection.other_types:
+        others = ", ".join(f"{count} {name}" for name, count in selection.other_types)
+        message += f" Matching executions of other types: {others}."
+    message += " Record more runs with `/observe execution` and try again, or see `runbook list`."
+    raise NotEnoughRunsError(message)
+
+
+def only_ready_scope(found: Sequence[Pattern], operation_type: str) -> str:
+    """With no scope given, the one scope of this type that has enough runs; several is a question to ask."""
+    ready = [p for p in found if p.operation_type == operation_type and p.enough_runs]
+    if len(ready) > 1:
+        choices = ", ".join(f"{p.scope} ({p.executions} runs)" for p in ready)
+        known = {item.value for item in OperationType.commands()}
+        command = operation_type if operation_type in known else f"generate {operation_type}"
+        raise RunbookSynthError(
+            f"{operation_type} has runs for {len(ready)} scopes: {choices}; name one, "
+            f"e.g. `runbook {command} {shlex.quote(ready[0].scope)}`"
+        )
+    if ready:
+        return ready[0].scope
+    closest = sorted((p for p in found if p.operation_type == operation_type), key=lambda p: (-p.executions, p.scope))
+    if not closest:
+        raise NotEnoughRunsError(
+            f"found 0 recorded executions of {operation_type}; record runs with `/observe execution`, "
+            "or see `runbook list` for what was found"
+        )
+    named = ", ".join(f"{p.scope} ({p.executions} of {p.min_runs} runs)" for p in closest[:3])
+    raise NotEnoughRunsError(
+        f"no scope of {operation_type} has enough runs for a runbook; closest: {named}. "
+        "Name one to see what is missing, or lower --min-runs"
+    )

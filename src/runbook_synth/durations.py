@@ -73,17 +73,3 @@ def find_prose_duration(text: str) -> float | None:
     if not match:
         return None
     return round(float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()], 3)
-
-
-def format_duration(seconds: float | None) -> str:
-    """A short human form: 45s, 3m 20s, 1h 05m."""
-    if seconds is None:
-        return "unknown"
-    total = round(seconds)
-    if total < 60:
-        return f"{max(total, 0)}s" if seconds >= 1 or seconds == 0 else f"{seconds:.1f}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s" if secs else f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"

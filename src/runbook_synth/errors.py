@@ -30,3 +30,16 @@ class LockedError(RunbookSynthError):
 
 class ConfigError(RunbookSynthError):
     """A configuration key or value is wrong."""
+
+
+class ParameterError(RunbookSynthError):
+    """A parameter of a library call is wrong; the message names the parameter, the CLI names its flag."""
+
+    def __init__(self, parameter: str, value: object, problem: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{parameter} {value}: {problem}")
+
+    def phrased(self, name: str) -> str:
+        return f"{name} {self.value}: {self.problem}"

@@ -1,17 +1,19 @@
 """The records that cross stage boundaries, and nothing else.
 
-Every record is a frozen dataclass with a sort key, so output is deterministic.
+Every record is a frozen dataclass; the ones that are emitted have a sort key, so output is deterministic.
+Data flows one way: ingest → Observation/Corpus → Classification → Selection → Alignment + FailureEvent →
+Runbook → text.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 
 class SourceKind(enum.StrEnum):
-    """Where an observation came from; decides which fields are meaningful."""
+    """Where an observation came from; decides which parts are present."""
 
     EXECUTION = "execution"
     FAILURE = "failure"
@@ -21,8 +23,15 @@ class SourceKind(enum.StrEnum):
     CLOUDWATCH = "cloudwatch"
     GITHUB_ACTIONS = "github-actions"
 
+    @property
+    def is_execution(self) -> bool:
+        """Kinds that record a run of an operation (when they hold commands)."""
+        return self in (SourceKind.EXECUTION, SourceKind.NOTE, SourceKind.CLOUDWATCH, SourceKind.GITHUB_ACTIONS)
+
 
 class OperationType(enum.StrEnum):
+    """The operation types with a command of their own; any other name is allowed through `generate`."""
+
     DEPLOYMENT = "deployment"
     ROLLBACK = "rollback"
     INCIDENT_RESPONSE = "incident-response"
@@ -30,10 +39,61 @@ class OperationType(enum.StrEnum):
     SCALING = "scaling"
     OTHER = "other"
 
+    @property
+    def display_title(self) -> str:
+        return _TYPE_TITLES[self]
+
+    @classmethod
+    def commands(cls) -> tuple[OperationType, ...]:
+        """The types that have their own CLI command (`runbook deployment …`)."""
+        return tuple(item for item in cls if item != cls.OTHER)
+
+
+_TYPE_TITLES = {
+    OperationType.DEPLOYMENT: "Deployment",
+    OperationType.ROLLBACK: "Rollback",
+    OperationType.INCIDENT_RESPONSE: "Incident Response",
+    OperationType.MIGRATION: "Migration",
+    OperationType.SCALING: "Scaling",
+    OperationType.OTHER: "Other",
+}
+
+
+def type_title(operation_type: str) -> str:
+    """Display title of a type name, known or not (`backup` → `Backup`)."""
+    try:
+        return OperationType(operation_type).display_title
+    except ValueError:
+        return operation_type.replace("-", " ").title()
+
+
+class StepRole(enum.StrEnum):
+    """What a step does: a read-only check, or a change to the system."""
+
+    CHECK = "check"
+    CHANGE = "change"
+
+
+class FailureSource(enum.StrEnum):
+    """Where a failure event was learnt from."""
+
+    FAILURE_NOTE = "failure"
+    RETRY = "retry"
+    JOURNAL = "journal"
+    LOGS = "logs"
+    CI = "ci"
+
+
+class OutputFormat(enum.StrEnum):
+    """What `generate` renders: the markdown template, or the JSON model."""
+
+    MD = "md"
+    JSON = "json"
+
 
 @dataclass(frozen=True, order=True)
 class Provenance:
-    """A place in a source: path relative to the root (POSIX separators) and 1-based line."""
+    """A place in a source: path relative to the root (POSIX separators) and 1-based line (0: whole file)."""
 
     path: str
     line: int = 0
@@ -60,10 +120,26 @@ class CommandRun:
 
 
 @dataclass(frozen=True)
+class FailureDetail:
+    """What a failure note or an error journal teaches: the error, why it happened, what fixed it."""
+
+    error_messages: tuple[str, ...] = ()
+    symptoms: str = ""
+    failed_command: str = ""
+    root_cause: str = ""
+    fix_commands: tuple[str, ...] = ()
+    prevention: str = ""
+
+    @property
+    def headline_error(self) -> str:
+        return self.error_messages[0] if self.error_messages else self.symptoms
+
+
+@dataclass(frozen=True)
 class Observation:
     """One source document (or log stream, or CI run) reduced to what the pipeline needs.
 
-    Journals and failure notes are observations too, with `commands` empty or holding the failing one.
+    Failure notes and journals carry a `failure` part; journals and behaviors a `category`.
     """
 
     path: str
@@ -79,18 +155,19 @@ class Observation:
     severity: str = ""
     commands: tuple[CommandRun, ...] = ()
     total_duration_seconds: float | None = None
-    error_messages: tuple[str, ...] = ()
-    symptoms: str = ""
-    root_cause: str = ""
-    solution_commands: tuple[str, ...] = ()
-    prevention: str = ""
-    failed_command: str = ""
-    text: str = ""
-    """The whole (redacted) body, for classification."""
+    failure: FailureDetail | None = None
 
     @property
     def sort_key(self) -> tuple[str, str]:
         return ((self.day.isoformat() if self.day else ""), self.path)
+
+    @property
+    def is_execution(self) -> bool:
+        return self.kind.is_execution and len(self.commands) > 0
+
+    @property
+    def is_error_journal(self) -> bool:
+        return self.kind == SourceKind.JOURNAL and self.category == "error"
 
 
 @dataclass(frozen=True)
@@ -143,6 +220,101 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The observations a runbook for (type, scope) is mined from."""
+
+    operation_type: str
+    scope: str
+    executions: tuple[Observation, ...]
+    failures: tuple[Observation, ...]
+    journals: tuple[Observation, ...]
+    other_types: tuple[tuple[str, int], ...] = ()
+    """Counts of matching executions of other types, to tell the user what was found instead."""
+    related_failures: tuple[Observation, ...] = ()
+    """Failures and error journals of the same scope but another type: used only where they touch a step."""
+
+
+@dataclass(frozen=True)
+class RetryEpisode:
+    """A command failed, other commands ran, and the same command then succeeded."""
+
+    run: int
+    failed: CommandRun
+    fixes: tuple[CommandRun, ...]
+    retry: CommandRun
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """One run's commands after cleaning: noise, retry episodes and unretried failures lifted out."""
+
+    run: int
+    commands: tuple[CommandRun, ...]
+    episodes: tuple[RetryEpisode, ...]
+    unretried_failures: tuple[CommandRun, ...]
+    noise: tuple[CommandRun, ...]
+
+
+@dataclass(frozen=True)
+class Member:
+    run: int
+    position: int
+    command: CommandRun
+
+
+@dataclass(frozen=True)
+class Column:
+    """One consensus position: the same command (by key id) in the runs that have it."""
+
+    key_id: int
+    members: tuple[Member, ...]
+
+    @property
+    def runs(self) -> frozenset[int]:
+        return frozenset(member.run for member in self.members)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Many runs' command sequences as ordered consensus columns, with the runs they came from."""
+
+    columns: tuple[Column, ...]
+    run_count: int
+    keys: tuple[str, ...]
+    """Representative key text of each key id."""
+    runs: tuple[PreparedRun, ...] = ()
+    executions: tuple[Observation, ...] = ()
+    """The executions in source order; `runs[i].run` indexes this tuple."""
+
+
+@dataclass(frozen=True)
+class RollbackEvidence:
+    """The runs that undo an operation (rollbacks; for a rollback runbook, the redeploys that roll forward)."""
+
+    selection: Selection
+    alignment: Alignment
+
+
+@dataclass(frozen=True)
+class FailureEvent:
+    """One time something went wrong, from a failure note, a journal, or a failed-then-retried command."""
+
+    error: str
+    command: str
+    day: date | None
+    source: Provenance
+    kind: FailureSource
+    cause: str = ""
+    solution: tuple[str, ...] = ()
+    prevention: str = ""
+    title: str = ""
+    fixes: tuple[CommandRun, ...] = ()
+    run: int = -1
+    related: bool = False
+    """From another operation type of the same scope: kept only where it touches a step of this one."""
+
+
+@dataclass(frozen=True)
 class DurationEstimate:
     median: float
     p90: float
@@ -166,7 +338,12 @@ class Step:
     optional: bool
     verification: str
     if_failed: tuple[str, ...]
-    sources: tuple[str, ...]
+    sources: tuple[Provenance, ...]
+    role: StepRole = StepRole.CHANGE
+    verified_by: int | None = None
+    """The number of the check step that follows and shows this step worked; `verification` is its command."""
+    command_support: tuple[Support, ...] = ()
+    """Support of each command of `commands`, in the same order."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +355,7 @@ class TroubleshootingEntry:
     prevention: str
     occurrences: int
     last_seen: str
-    sources: tuple[str, ...]
+    sources: tuple[Provenance, ...]
 
 
 @dataclass(frozen=True)
@@ -188,6 +365,8 @@ class RollbackProcedure:
     steps: tuple[Step, ...] = ()
     sources: tuple[str, ...] = ()
     estimated_duration_seconds: float | None = None
+    operation_type: str = ""
+    """What the undoing runs were: `rollback`, or `deployment` (a roll forward) for a rollback runbook."""
 
 
 @dataclass(frozen=True)
@@ -211,4 +390,15 @@ class Runbook:
     failure_count: int = 0
     journal_count: int = 0
     trivial: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    owner: str = ""
+    review_frequency: str = ""
+    pre_checks: tuple[int, ...] = ()
+    """Numbers of the check steps before the first change."""
+    post_checks: tuple[int, ...] = ()
+    """Numbers of the check steps after the last change."""
+    access: tuple[str, ...] = ()
+    """Services the steps call that need permissions (e.g. AWS `lambda`, `s3`)."""
+
+    @property
+    def title(self) -> str:
+        return f"{type_title(self.operation_type)}: {self.scope or 'all scopes'}"

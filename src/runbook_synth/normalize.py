@@ -40,6 +40,7 @@ MASKS: tuple[Mask, ...] = (
     _mask("time", r"(?<![\w:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?![\w:])"),
     _mask("ip", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"),
     _mask("hex", r"(?<![\w])[0-9a-f]{32,128}(?![\w])"),
+    _mask("hex_id", r"(?<![\w])(?=[0-9a-f]{0,11}[a-f])[0-9a-f]{12}(?![\w])"),
     _mask("git_sha", r"(?<![\w])(?=[0-9a-f]{0,39}[a-f])(?=[0-9a-f]{0,39}\d)[0-9a-f]{7,40}(?![\w])"),
     _mask(
         "version", r"(?<![\w.])(?:v\d{1,4}\.\d{1,4}(?:\.\d{1,6})?|\d{1,4}\.\d{1,4}\.\d{1,6})(?:-[\w.]{1,30})?(?![\w.])"
@@ -80,15 +81,20 @@ def error_key(text: str) -> str:
 
 
 _ERROR_WORDS = re.compile(
-    r"error|denied|exception|failed|failure|timed out|timeout|refused|cannot|can't|unable|not found|"
-    r"conflict|expired|invalid|fatal|too many|exhausted|unauthori[sz]ed|forbidden|throttl",
+    r"\b(?:errors?|denied|failed|failure|timed out|timeout|refused|cannot|can't|unable|not found|"
+    r"conflict|expired|invalid|fatal|too many|exhausted|unauthori[sz]ed|forbidden)\b|exception\b|throttl",
     re.IGNORECASE,
 )
+_HTTP_HEADER = re.compile(r"^(?:[a-z][a-z0-9]*(?:-[a-z0-9]+)+|[A-Z][a-z]+(?:-[A-Z][a-z]+)+|date|server|via):\s")
+_PLACEHOLDER_OUTPUT = re.compile(r"^\(?(?:no output|none|n/a|empty|-)\)?\.?$", re.IGNORECASE)
 
 
 def headline(text: str) -> str:
-    """The most telling line of an error text (the first that names an error, else the first line)."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()][:200]
+    """The most telling line of an error text (the first that names an error, else the first line).
+
+    HTTP header lines (`x-amzn-errortype: ...`) are never the headline: they name fields, not errors.
+    """
+    lines = [line.strip() for line in text.split("\n") if line.strip() and not _HTTP_HEADER.match(line.strip())][:200]
     for line in lines:
         if _ERROR_WORDS.search(line):
             return line[:400]
@@ -266,18 +272,48 @@ def _identifier(text: str) -> str:
     return name or "value"
 
 
+def is_placeholder_output(output: str) -> bool:
+    """`(no output)` and the like: what a note template writes when nothing was shown."""
+    return bool(_PLACEHOLDER_OUTPUT.match(output.strip()))
+
+
+STRONG_MASKS = frozenset({"digest", "uuid", "timestamp", "date", "time", "hex", "hex_id", "git_sha", "id"})
+"""Shapes that are unmistakably variable; other shapes (numbers, versions) are masked only when they vary."""
+
+
 def representative_output(outputs: Sequence[str], max_lines: int = 15) -> str:
-    """The output most runs showed (compared with variable parts masked), masked, trimmed to a screen."""
-    candidates = [output.strip("\n") for output in outputs if output.strip()]
+    """The output most runs showed, trimmed to a screen; only what varied across runs (or is unmistakably
+    variable: ids, digests, timestamps) is masked, so a constant stays literal."""
+    candidates = [output.strip("\n") for output in outputs if output.strip() and not is_placeholder_output(output)]
     if not candidates:
         return ""
     masked = [mask_text(output) for output in candidates]
     counts = Counter(masked)
     best = max(masked, key=lambda text: (counts[text], -len(text), text))
-    lines = _collapse_repeats(best.split("\n"))
+    alike = [literal for literal, form in zip(candidates, masked, strict=True) if form == best]
+    lines = _collapse_repeats(_mask_varying(alike).split("\n"))
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more lines)"]
     return "\n".join(lines)
+
+
+def _mask_varying(literals: Sequence[str]) -> str:
+    """One text from outputs of the same shape: words that agree in every run stay, the others are masked."""
+    split = [re.split(r"(\s+)", literal) for literal in literals]
+    if len({len(words) for words in split}) != 1:
+        return mask_text(literals[0])
+    pieces: list[str] = []
+    for position, word in enumerate(split[0]):
+        same = all(words[position] == word for words in split)
+        if same and (len(literals) > 1 or not _strongly_variable(word)):
+            pieces.append(word)
+        else:
+            pieces.append(mask_text(word))
+    return "".join(pieces)
+
+
+def _strongly_variable(word: str) -> bool:
+    return any(mask.name in STRONG_MASKS and mask.pattern.search(word) for mask in MASKS)
 
 
 def _collapse_repeats(lines: list[str]) -> list[str]:

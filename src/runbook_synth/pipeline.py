@@ -1,37 +1,48 @@
-"""The recipe, top to bottom: ingest → redact → classify → cluster → align → synthesize → render → write."""
+"""The recipe, top to bottom: ingest (read, redact, parse) → classify → select → align → failures →
+synthesize → render. Each stage is a function from records to records; only ingest and `write` touch the
+outside world."""
 
 from __future__ import annotations
 
 import logging
-import shlex
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from runbook_synth.align import align_selection
 from runbook_synth.classify import resolve_type
-from runbook_synth.cluster import classifications, patterns, select
-from runbook_synth.errors import RunbookSynthError
+from runbook_synth.cluster import classifications, only_ready_scope, patterns, require_enough_runs, select
+from runbook_synth.errors import ParameterError, RunbookSynthError
+from runbook_synth.failures import failure_events
 from runbook_synth.ingest.files import check_root
 from runbook_synth.ingest.local import load_corpus
-from runbook_synth.models import Classification, Corpus, OperationType, Pattern, Runbook
+from runbook_synth.models import (
+    Classification,
+    Corpus,
+    OperationType,
+    OutputFormat,
+    Pattern,
+    RollbackEvidence,
+    Runbook,
+)
 from runbook_synth.output import atomic_write, check_not_worse, output_lock, runbook_filename, safe_child
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
 from runbook_synth.synthesize import synthesize
 
 log = logging.getLogger(__name__)
-FORMATS = ("md", "json")
-_TYPE_COMMANDS = {operation.value for operation in OperationType if operation != OperationType.OTHER}
 
 
 @dataclass(frozen=True)
 class GenerateRequest:
+    """One runbook to mine: which operation, where from, how to render it."""
+
     root: Path
     operation_type: str
     scope: str
     today: date
     settings: Settings = field(default_factory=Settings)
-    output_format: str = "md"
+    output_format: OutputFormat = OutputFormat.MD
     templates_dir: Path | None = None
     strict: bool = False
 
@@ -44,51 +55,46 @@ class Generated:
     filename: str
 
 
-def load(root: Path, settings: Settings, strict: bool) -> Corpus:
-    return load_corpus(check_root(root), settings, strict)
-
-
 def generate(request: GenerateRequest) -> Generated:
     """Mine the runbook for (type, scope) under the root and render it; nothing is written."""
-    if request.output_format not in FORMATS:
-        raise RunbookSynthError(f"--format {request.output_format!r}: choose md or json")
-    if request.templates_dir is not None and not request.templates_dir.is_dir():
-        raise RunbookSynthError(f"--templates-dir {request.templates_dir}: no such directory")
-    operation_type = resolve_type(request.operation_type)
-    if not operation_type or "\x00" in operation_type or "/" in operation_type:
-        raise RunbookSynthError(f"operation type {request.operation_type!r} is not a name")
-    scope = request.scope.replace("\x00", "").strip()
-    corpus = load(request.root, request.settings, request.strict)
+    operation_type, scope = _checked(request)
+    settings = request.settings
+    corpus = ingest(request.root, settings, request.strict)
     found = classifications(corpus)
-    if not scope:
-        scope = _only_scope(corpus, found, operation_type, request.settings.min_runs)
-    selection = select(corpus, found, operation_type, scope, request.settings.scope_threshold)
-    rollback = None
-    if operation_type != OperationType.ROLLBACK.value:
-        rollback = select(corpus, found, OperationType.ROLLBACK.value, scope, request.settings.scope_threshold)
-        if not scope:
-            rollback = None
+    scope = scope or only_ready_scope(patterns(corpus, found, settings.min_runs), operation_type)
+    selection = select(corpus, found, operation_type, scope, settings.scope_threshold)
+    require_enough_runs(selection, settings.min_runs)
+    alignment = align_selection(selection)
+    events = failure_events(selection, alignment)
+    undo_type = OperationType.DEPLOYMENT if operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
+    undo = select(corpus, found, undo_type, scope, settings.scope_threshold) if scope else None
+    rollback = RollbackEvidence(undo, align_selection(undo)) if undo and undo.executions else None
     skipped = [f"{skip.path} ({skip.reason})" for skip in corpus.skipped]
-    runbook = synthesize(selection, rollback, request.settings, request.today, skipped)
-    if request.output_format == "json":
-        text = render_json(runbook)
-    else:
-        text = render_markdown(runbook, request.settings, request.templates_dir)
+    runbook = synthesize(selection, alignment, events, rollback, settings, request.today, skipped)
+    text = render(runbook, request.output_format, request.templates_dir)
     filename = runbook_filename(request.today.isoformat(), operation_type, scope, request.output_format)
     return Generated(runbook, text, corpus, filename)
 
 
-def _only_scope(corpus: Corpus, found: dict[str, Classification], operation_type: str, min_runs: int) -> str:
-    """With no scope given, the one scope of this type that has enough runs; several is a question to ask."""
-    ready = [p for p in patterns(corpus, found, min_runs) if p.operation_type == operation_type and p.enough_runs]
-    if len(ready) > 1:
-        choices = ", ".join(f"{p.scope} ({p.executions} runs)" for p in ready)
-        command = operation_type if operation_type in _TYPE_COMMANDS else f"generate {operation_type}"
-        raise RunbookSynthError(
-            f"{operation_type} has runs for {len(ready)} scopes: {choices}; name one, "
-            f"e.g. `runbook {command} {shlex.quote(ready[0].scope)}`"
-        )
-    return ready[0].scope if ready else ""
+def ingest(root: Path, settings: Settings, strict: bool = False) -> Corpus:
+    """Every source under the root: read, redacted, parsed; skips named."""
+    return load_corpus(check_root(root), settings, strict)
+
+
+def render(runbook: Runbook, output_format: OutputFormat, templates_dir: Path | None = None) -> str:
+    if output_format == OutputFormat.JSON:
+        return render_json(runbook)
+    return render_markdown(runbook, templates_dir)
+
+
+def _checked(request: GenerateRequest) -> tuple[str, str]:
+    """The request's type and scope, or an error naming the parameter."""
+    if request.templates_dir is not None and not request.templates_dir.is_dir():
+        raise ParameterError("templates_dir", request.templates_dir, "no such directory")
+    operation_type = resolve_type(request.operation_type)
+    if not operation_type or "\x00" in operation_type or "/" in operation_type:
+        raise RunbookSynthError(f"operation type {request.operation_type!r} is not a name")
+    return operation_type, request.scope.replace("\x00", "").strip()
 
 
 def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
@@ -101,5 +107,7 @@ def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
 
 
 def list_patterns(root: Path, settings: Settings, strict: bool = False) -> tuple[tuple[Pattern, ...], Corpus]:
-    corpus = load(root, settings, strict)
-    return patterns(corpus, classifications(corpus), settings.min_runs), corpus
+    """Every (type, scope) pattern under the root, with the corpus it was found in."""
+    corpus = ingest(root, settings, strict)
+    found: dict[str, Classification] = classifications(corpus)
+    return patterns(corpus, found, settings.min_runs), corpus

@@ -16,19 +16,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from runbook_synth.durations import format_duration
 from runbook_synth.errors import RunbookSynthError
-from runbook_synth.models import Runbook
-from runbook_synth.settings import Settings
-from runbook_synth.synthesize import is_check, review_frequency
-
-TYPE_TITLES = {
-    "deployment": "Deployment",
-    "rollback": "Rollback",
-    "incident-response": "Incident Response",
-    "migration": "Migration",
-    "scaling": "Scaling",
-}
+from runbook_synth.models import Provenance, Runbook, type_title
 
 
 def packaged_templates() -> Path:
@@ -54,7 +43,6 @@ def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
     env.filters["duration"] = format_duration
     env.filters["code"] = inline_code
     env.filters["oneline"] = lambda text: " ".join(str(text).split())
-    env.tests["check"] = is_check
     return env
 
 
@@ -73,38 +61,39 @@ def inline_code(text: str) -> str:
     return f"{marker}{padding}{text}{padding}{marker}"
 
 
-def runbook_context(runbook: Runbook, settings: Settings) -> dict[str, Any]:
+def format_duration(seconds: float | None) -> str:
+    """A short human form: 45s, 3m 20s, 1h 05m."""
+    if seconds is None:
+        return "unknown"
+    total = round(seconds)
+    if total < 60:
+        return f"{max(total, 0)}s" if seconds >= 1 or seconds == 0 else f"{seconds:.1f}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s" if secs else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def runbook_context(runbook: Runbook) -> dict[str, Any]:
+    """What templates see: the JSON model, plus display names and the check steps picked by number."""
     data = to_json_dict(runbook)
-    steps = runbook.steps
-    mutating = [step.number for step in steps if not all(is_check(command) for command in step.commands)]
-    first_change = mutating[0] if mutating else 0
-    last_change = mutating[-1] if mutating else 0
+    by_number = {step["number"]: step for step in data["steps"]}
     return {
         "runbook": data,
-        "type_title": TYPE_TITLES.get(runbook.operation_type, runbook.operation_type.replace("-", " ").title()),
+        "type_title": type_title(runbook.operation_type),
         "scope_title": runbook.scope or "all scopes",
-        "owner": settings.owner or "Unassigned (set `owner` in [tool.runbook-synth])",
-        "review_frequency": review_frequency(runbook.operation_type, settings),
-        "pre_checks": [step for step in data["steps"] if first_change and step["number"] < first_change],
-        "post_checks": [step for step in data["steps"] if last_change and step["number"] > last_change],
-        "aws_services": _aws_services(runbook),
+        "owner": runbook.owner or "Unassigned (set `owner` in [tool.runbook-synth])",
+        "review_frequency": runbook.review_frequency,
+        "pre_checks": [by_number[number] for number in runbook.pre_checks],
+        "post_checks": [by_number[number] for number in runbook.post_checks],
     }
 
 
-def _aws_services(runbook: Runbook) -> list[str]:
-    found: list[str] = []
-    for step in runbook.steps:
-        for command in step.commands:
-            found.extend(re.findall(r"(?:^|\s)aws\s+([a-z0-9-]+)\s", command + " "))
-    return sorted(set(found))
-
-
-def render_markdown(
-    runbook: Runbook, settings: Settings, templates_dir: Path | None = None, name: str = "runbook.md.j2"
-) -> str:
+def render_markdown(runbook: Runbook, templates_dir: Path | None = None, name: str = "runbook.md.j2") -> str:
     try:
         template = environment(templates_dir).get_template(name)
-        return template.render(**runbook_context(runbook, settings))
+        return template.render(**runbook_context(runbook))
     except jinja2.TemplateNotFound as error:
         raise RunbookSynthError(
             f"template {error.name!r} not found in {templates_dir or packaged_templates()}"
@@ -121,9 +110,19 @@ def render_markdown(
 
 def to_json_dict(runbook: Runbook) -> dict[str, Any]:
     """The public JSON shape (field names are an interface: extend, never rename)."""
-    data = asdict(runbook)
-    data.pop("extra", None)
+    data: dict[str, Any] = _plain(asdict(runbook))
     return data
+
+
+def _plain(value: Any) -> Any:
+    """Provenance records become `path:line` strings, as the JSON interface has always shown them."""
+    if isinstance(value, dict):
+        if set(value) == {"path", "line"}:
+            return str(Provenance(value["path"], value["line"]))
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 def render_json(runbook: Runbook) -> str:

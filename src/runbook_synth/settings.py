@@ -26,6 +26,12 @@ class Settings:
             "doc": "A step seen in at least this share of runs (but below required) is optional; below it, noise."
         },
     )
+    min_step_runs: int = field(
+        default=2, metadata={"doc": "Fewest runs a command must be seen in to be a step (with two or more runs)."}
+    )
+    trivial_steps: int = field(
+        default=2, metadata={"doc": "A procedure with this many steps or fewer is flagged as trivial."}
+    )
     max_file_mb: float = field(default=20.0, metadata={"doc": "Larger source files are skipped by name."})
     owner: str = field(default="", metadata={"doc": "Shown as Runbook Owner; empty says it is unassigned."})
     review_frequency: str = field(
@@ -52,8 +58,12 @@ def documented_keys() -> dict[str, str]:
 
 
 def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest runbook-synth.toml, or pyproject.toml with a [tool.runbook-synth] table, walking up."""
-    for folder in [start, *start.parents]:
+    """The nearest runbook-synth.toml, or pyproject.toml with a [tool.runbook-synth] table.
+
+    The walk goes up from the root to the top of its git repository, and no further; outside a repository
+    only the root itself is looked at, so a stray file in a parent folder never changes a run.
+    """
+    for folder in _config_folders(start):
         dedicated = folder / "runbook-synth.toml"
         if dedicated.is_file():
             return dedicated, _load_toml(dedicated)
@@ -62,9 +72,16 @@ def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
             table = _load_toml(pyproject).get("tool", {}).get("runbook-synth")
             if isinstance(table, dict):
                 return pyproject, table
-        if (folder / ".git").exists():
-            break
     return None
+
+
+def _config_folders(start: Path) -> list[Path]:
+    folders: list[Path] = []
+    for folder in [start, *start.parents]:
+        folders.append(folder)
+        if (folder / ".git").exists():
+            return folders
+    return [start]
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -83,7 +100,10 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
         path, table = found
         settings = apply(settings, table, str(path))
     if overrides:
-        settings = replace(settings, **{key: value for key, value in overrides.items() if value is not None})
+        given = {key: value for key, value in overrides.items() if value is not None}
+        for key, value in given.items():
+            check_range(key, value, "command line")
+        settings = replace(settings, **given)
     return settings
 
 
@@ -114,4 +134,27 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     accepted: tuple[type, ...] = (int, float) if isinstance(default, float) else (type(default),)
     if isinstance(value, bool) or not isinstance(value, accepted):
         raise ConfigError(f"{source}: {name} must be a {type(default).__name__}, got {value!r}")
+    check_range(name, value, source)
     return type(default)(value)
+
+
+def check_range(name: str, value: Any, source: str) -> None:
+    """Numbers outside a setting's documented range are refused, naming the key and the range."""
+    bounds = RANGES.get(name)
+    if bounds is None or isinstance(value, str):
+        return
+    low, high = bounds
+    if not (low <= value <= high) or value != value:
+        raise ConfigError(f"{source}: {name} must be between {low} and {high}, got {value!r}")
+
+
+RANGES: dict[str, tuple[float, float]] = {
+    "min_runs": (1, 100_000),
+    "required_support": (0.0, 1.0),
+    "optional_support": (0.0, 1.0),
+    "min_step_runs": (1, 100_000),
+    "trivial_steps": (0, 1_000),
+    "max_file_mb": (0.001, 10_240),
+    "scope_threshold": (0.0, 1.0),
+}
+"""Accepted range of each numeric setting."""

@@ -1,6 +1,7 @@
 import pytest
 
-from runbook_synth.durations import find_prose_duration, format_duration, parse_duration
+from runbook_synth.durations import find_prose_duration, parse_duration
+from runbook_synth.render import format_duration
 
 
 @pytest.mark.parametrize(

@@ -57,8 +57,8 @@ def test_failure_observation_fields() -> None:
     )
     observation = parse_source(".claude/observations/2026-09-02/failure-090000-push.md", text)
     assert observation.kind == SourceKind.FAILURE
-    assert observation.error_messages == ("denied: Your authorization token has expired.",)
-    assert observation.failed_command == "docker push api:1"
+    assert observation.failure.error_messages == ("denied: Your authorization token has expired.",)
+    assert observation.failure.failed_command == "docker push api:1"
     assert observation.environment == "production"
 
 
@@ -75,13 +75,13 @@ def test_error_journal_fields(tmp_path: Path) -> None:
     )
     observation = parse_source(path.relative_to(tmp_path).as_posix(), path.read_text())
     assert observation.kind == SourceKind.JOURNAL and observation.category == "error"
-    assert observation.root_cause == "The ECR login token lasts 12 hours."
-    assert observation.solution_commands == (
+    assert observation.failure.root_cause == "The ECR login token lasts 12 hours."
+    assert observation.failure.fix_commands == (
         "aws ecr get-login-password | docker login --password-stdin x",
         "docker push x",
     )
-    assert observation.prevention == "Log in right before pushing."
-    assert observation.error_messages == ("denied: token expired",)
+    assert observation.failure.prevention == "Log in right before pushing."
+    assert observation.failure.error_messages == ("denied: token expired",)
 
 
 def test_journal_without_frontmatter_uses_bold_date() -> None:
@@ -208,7 +208,7 @@ def test_journal_solution_keeps_exports(tmp_path: Path) -> None:
         "Log in first.",
     )
     observation = parse_source(path.relative_to(tmp_path).as_posix(), path.read_text())
-    assert observation.solution_commands == ("export AWS_PROFILE=prod-admin", "aws sso login --profile prod-admin")
+    assert observation.failure.fix_commands == ("export AWS_PROFILE=prod-admin", "aws sso login --profile prod-admin")
 
 
 def test_strict_refuses_what_lenient_reads_line_by_line() -> None:

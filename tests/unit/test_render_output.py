@@ -11,7 +11,6 @@ from runbook_synth.errors import RunbookSynthError, UnsafePathError
 from runbook_synth.models import DurationEstimate, RollbackProcedure, Runbook, Step, Support, TroubleshootingEntry
 from runbook_synth.output import check_not_worse, recorded_runs, runbook_filename, safe_child, slug
 from runbook_synth.render import fence, inline_code, render_json, render_markdown
-from runbook_synth.settings import Settings
 
 STEP = Step(
     number=1,
@@ -55,7 +54,7 @@ def test_inline_code_survives_backticks() -> None:
 
 
 def test_markdown_has_the_spec_sections_and_survives_nested_fences() -> None:
-    text = render_markdown(RUNBOOK, Settings())
+    text = render_markdown(RUNBOOK)
     for heading in (
         "# Runbook: Deployment - lambda",
         "## Overview",
@@ -70,7 +69,7 @@ def test_markdown_has_the_spec_sections_and_survives_nested_fences() -> None:
         assert f"\n{heading}\n" in f"\n{text}"
     assert "### Step 1: Push image (optional)" in text
     assert "````\n```\nnested fence\n```\n````" in text
-    assert "No rollback was observed for this scope." in text
+    assert "TODO: no rollback was observed for this scope." in text
     assert "**Estimated Duration**: 5m" in text and "~30s (median; p90 45s)" in text
 
 
@@ -78,7 +77,7 @@ def test_json_is_the_public_shape() -> None:
     data = json.loads(render_json(RUNBOOK))
     assert data["steps"][0]["duration_seconds"] == {"median": 30.0, "p90": 45.0}
     assert data["steps"][0]["support"] == {"runs": 3, "of": 4}
-    assert data["rollback"] == {"steps": [], "sources": [], "estimated_duration_seconds": None}
+    assert data["rollback"] == {"steps": [], "sources": [], "estimated_duration_seconds": None, "operation_type": ""}
     assert "extra" not in data
 
 
@@ -107,7 +106,7 @@ def test_safe_child_refuses_escapes(tmp_path: Path, name: str) -> None:
 
 def test_downgrade_guard_reads_markdown_and_json(tmp_path: Path) -> None:
     markdown = tmp_path / "a.md"
-    markdown.write_text(render_markdown(RUNBOOK, Settings()))
+    markdown.write_text(render_markdown(RUNBOOK))
     document = tmp_path / "a.json"
     document.write_text(render_json(RUNBOOK))
     assert recorded_runs(markdown) == 4 and recorded_runs(document) == 4

@@ -7,21 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from runbook_synth.cluster import classifications, select
 from runbook_synth.errors import NotEnoughRunsError
-from runbook_synth.ingest.local import load_corpus
-from runbook_synth.models import Runbook
+from runbook_synth.models import Runbook, StepRole
+from runbook_synth.pipeline import GenerateRequest, generate
+from runbook_synth.roles import is_check
 from runbook_synth.settings import Settings
-from runbook_synth.synthesize import is_check, robust_durations, synthesize
+from runbook_synth.stats import robust_durations
 from tests.support.scenarios import write_deployment_history
 
 
 @pytest.fixture
 def runbook(tmp_path: Path) -> Runbook:
     write_deployment_history(tmp_path)
-    corpus = load_corpus(tmp_path, Settings())
-    selection = select(corpus, classifications(corpus), "deployment", "lambda", 0.62)
-    return synthesize(selection, None, Settings(), date(2026, 11, 23))
+    return generate(GenerateRequest(tmp_path, "deployment", "lambda", date(2026, 11, 23))).runbook
 
 
 def test_steps_follow_the_recorded_order_with_templates(runbook: Runbook) -> None:
@@ -85,10 +83,9 @@ def test_prerequisites_from_commands(runbook: Runbook) -> None:
 
 def test_too_few_runs_is_refused_with_what_was_found(tmp_path: Path) -> None:
     write_deployment_history(tmp_path)
-    corpus = load_corpus(tmp_path, Settings())
-    selection = select(corpus, classifications(corpus), "deployment", "lambda", 0.62)
+    request = GenerateRequest(tmp_path, "deployment", "lambda", date(2026, 11, 23), Settings(min_runs=5))
     with pytest.raises(NotEnoughRunsError, match=r"found 4 recorded executions of deployment lambda .*at least 5"):
-        synthesize(selection, None, Settings(min_runs=5), date(2026, 11, 23))
+        generate(request)
 
 
 def test_outlier_moves_neither_median_nor_p90() -> None:
@@ -116,3 +113,22 @@ def test_similar_waiter_errors_stay_apart() -> None:
     expired = error_key("denied: Your authorization token has expired. Reauthenticate and try again.")
     expired_again = error_key("denied: Your authorization token has expired. Please reauthenticate and try again.")
     assert group_by_similarity([snapshot, instance, expired, expired_again]) == [0, 1, 2, 2]
+
+
+def test_roles_checks_and_verification_live_on_the_records(runbook: Runbook) -> None:
+    roles = [step.role for step in runbook.steps]
+    assert roles == [
+        StepRole.CHANGE,
+        StepRole.CHANGE,
+        StepRole.CHANGE,
+        StepRole.CHANGE,
+        StepRole.CHECK,
+        StepRole.CHECK,
+        StepRole.CHECK,
+    ]
+    assert runbook.steps[3].verified_by == 5
+    assert runbook.steps[3].verification == runbook.steps[4].commands[0]
+    assert runbook.pre_checks == ()
+    assert runbook.post_checks == (5, 6, 7)
+    assert runbook.access == ("AWS permissions for: lambda, logs", "Doppler (read secrets for the environment)")
+    assert runbook.review_frequency == "Monthly"

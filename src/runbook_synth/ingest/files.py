@@ -16,7 +16,7 @@ from typing import Any
 
 from frontmatter.default_handlers import YAMLHandler
 
-from runbook_synth.errors import RunbookSynthError, SourceError
+from runbook_synth.errors import ParameterError, RunbookSynthError, SourceError
 
 SOURCE_FOLDERS = (".claude/observations", ".claude/journals")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -45,10 +45,15 @@ class FrontmatterDocument:
 
 def check_root(root: Path) -> Path:
     """The resolved root, or a user error naming it."""
-    if not root.exists():
-        raise RunbookSynthError(f"--root {root}: no such directory")
-    if not root.is_dir():
-        raise RunbookSynthError(f"--root {root}: not a directory")
+    try:
+        if not root.exists():
+            raise ParameterError("root", root, "no such directory")
+        if not root.is_dir():
+            raise ParameterError("root", root, "not a directory")
+    except OSError as error:
+        raise ParameterError(
+            "root", str(root)[:200] + ("..." if len(str(root)) > 200 else ""), error.strerror or str(error)
+        ) from None
     return root.resolve()
 
 

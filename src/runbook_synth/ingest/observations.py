@@ -7,12 +7,12 @@ command keeps its file and line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from runbook_synth.durations import find_prose_duration, parse_duration
 from runbook_synth.ingest import markdown
 from runbook_synth.ingest.files import FrontmatterDocument, date_from, scalar, tag_list
+from runbook_synth.ingest.lessons import failure_detail
 from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind
 from runbook_synth.shell import looks_like_command, split_block
 
@@ -80,7 +80,7 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
     if not commands and kind in (SourceKind.EXECUTION, SourceKind.NOTE):
         commands = _loose_commands(relative, document.body, document.body_line)
     total = _total_duration(document.body, all_sections)
-    failure = _failure_fields(all_sections) if kind == SourceKind.FAILURE else FailureFields()
+    failure = failure_detail(all_sections) if kind == SourceKind.FAILURE else None
     environment = scalar(metadata, "environment")
     severity = scalar(metadata, "severity")
     return Observation(
@@ -96,10 +96,7 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
         severity="" if "|" in severity else severity.lower(),
         commands=commands,
         total_duration_seconds=total,
-        error_messages=failure.errors,
-        symptoms=failure.symptoms,
-        failed_command=failure.failed_command,
-        text=document.body[:200_000],
+        failure=failure,
     )
 
 
@@ -244,35 +241,3 @@ def _total_duration(body: str, all_sections: list[markdown.Section]) -> float | 
             return total
     stated = markdown.field(body, "Total Duration", "Total time", "Duration")
     return parse_duration(stated) if stated else find_prose_duration(markdown.prose(body))
-
-
-@dataclass(frozen=True)
-class FailureFields:
-    """What a failure observation adds: the exact errors, the symptoms, the command that failed."""
-
-    errors: tuple[str, ...] = ()
-    symptoms: str = ""
-    failed_command: str = ""
-
-
-def _failure_fields(all_sections: list[markdown.Section]) -> FailureFields:
-    errors: list[str] = []
-    section = markdown.find_section(all_sections, "Error Messages", "Errors", "Error Message")
-    if section is not None:
-        text, line = markdown.section_with_children_text(section, all_sections)
-        errors = [b.text.strip() for b in markdown.blocks(text, line) if not markdown.is_placeholder(b.text)]
-    symptoms_section = markdown.find_section(all_sections, "Symptoms Observed", "Symptoms")
-    symptoms = markdown.prose(symptoms_section.text) if symptoms_section else ""
-    if not errors and symptoms_section is not None:
-        errors = [b.text.strip() for b in markdown.blocks(symptoms_section.text) if b.text.strip()]
-    failed_command = ""
-    state = markdown.find_section(all_sections, "Input State", "What was attempted", "Command")
-    if state is not None:
-        attempted = markdown.blocks_after_field(state.text, "What was attempted", state.line)
-        candidates = attempted or markdown.blocks(state.text, state.line)
-        for block in candidates:
-            parsed = split_block(block.text)
-            if parsed and not markdown.is_placeholder(block.text):
-                failed_command = parsed[-1].command
-                break
-    return FailureFields(tuple(errors[:10]), symptoms[:4000], failed_command)

@@ -1,0 +1,112 @@
+"""What a failure note, an error journal or a loose write-up teaches: the error, the cause, the fix and how
+to prevent it. Read by the meaning of headings, the same way for every kind of source."""
+
+from __future__ import annotations
+
+import re
+
+from runbook_synth.ingest import markdown
+from runbook_synth.models import FailureDetail
+from runbook_synth.shell import KNOWN_TOOLS, program_of, split_block
+
+_SHELLISH = {"", "bash", "sh", "shell", "console", "zsh", "shell-session", "terminal"}
+ERROR_HEADINGS = ("Error Messages", "Error Message", "Errors", "Error")
+SYMPTOM_HEADINGS = (
+    "Symptoms Observed",
+    "Symptoms",
+    "Symptom",
+    "What happened",
+    "What went wrong",
+    "Problem",
+)
+CAUSE_HEADINGS = ("Root Cause", "Cause", "Identified cause", "Why")
+FIX_HEADINGS = ("Solution", "Fix", "Resolution", "Workaround", "What fixed it", "Remediation", "Mitigation")
+PREVENTION_HEADINGS = ("Prevention", "Lessons", "Lessons learned", "Lesson", "Follow-up")
+ATTEMPT_HEADINGS = ("Input State", "What was attempted", "Command")
+
+
+def failure_detail(all_sections: list[markdown.Section]) -> FailureDetail:
+    """The lessons of one document; empty fields where it does not say."""
+    errors: list[str] = []
+    error_section = markdown.find_section(all_sections, *ERROR_HEADINGS)
+    if error_section is not None:
+        text, line = markdown.section_with_children_text(error_section, all_sections)
+        errors = _code_blocks(text, line)
+    symptoms = ""
+    section = markdown.find_section(all_sections, *SYMPTOM_HEADINGS) or error_section
+    if section is not None:
+        text, line = markdown.section_with_children_text(section, all_sections)
+        symptoms = markdown.prose(text)
+        errors = errors or _code_blocks(text, line)
+        if not errors:
+            errors = [code for code, _ in markdown.inline_code(text) if len(code) > 12]
+    return FailureDetail(
+        error_messages=tuple(errors[:10]),
+        symptoms=symptoms[:4000],
+        failed_command=_failed_command(all_sections),
+        root_cause=section_prose(all_sections, *CAUSE_HEADINGS),
+        fix_commands=fix_commands(all_sections),
+        prevention=section_prose(all_sections, *PREVENTION_HEADINGS),
+    )
+
+
+def _code_blocks(text: str, line: int) -> list[str]:
+    return [
+        b.text.strip() for b in markdown.blocks(text, line) if b.text.strip() and not markdown.is_placeholder(b.text)
+    ]
+
+
+def _failed_command(all_sections: list[markdown.Section]) -> str:
+    state = markdown.find_section(all_sections, *ATTEMPT_HEADINGS)
+    if state is None:
+        return ""
+    attempted = markdown.blocks_after_field(state.text, "What was attempted", state.line)
+    for block in attempted or markdown.blocks(state.text, state.line):
+        parsed = split_block(block.text)
+        if parsed and not markdown.is_placeholder(block.text):
+            return parsed[-1].command
+    return ""
+
+
+def section_prose(all_sections: list[markdown.Section], *names: str) -> str:
+    """A section's prose as one line of `;`-joined items, labels and template leftovers removed."""
+    section = markdown.find_section(all_sections, *names)
+    if section is None:
+        return ""
+    text, _ = markdown.section_with_children_text(section, all_sections)
+    kept: list[str] = []
+    for raw in text.split("\n"):
+        if raw.strip() == "---":
+            break
+        kept.append(raw)
+    items: list[str] = []
+    for line in markdown.prose("\n".join(kept)).split("\n"):
+        line = re.sub(r"^[-*]\s+(\[[ xX]\]\s+)?", "", line).strip()
+        if re.fullmatch(r"\*\*[^*]+\*\*:?", line):
+            continue  # a label alone on its line ("**Lesson learned**:"); its text follows
+        line = re.sub(r"\*\*([^*]+?):?\*\*:?", r"\1:", line).strip()
+        if not line or line.startswith("#") or line.lower().startswith("action items"):
+            continue
+        if "${" in line or line.lower().startswith("optional content"):
+            continue
+        if re.search(r":\s*(?:n/?a|none|-)\s*$", line, re.IGNORECASE):
+            continue
+        items.append(line.rstrip(";"))
+    joined = "; ".join(item.rstrip(".") if index < len(items) - 1 else item for index, item in enumerate(items))
+    return joined[:1500].strip()
+
+
+def fix_commands(all_sections: list[markdown.Section]) -> tuple[str, ...]:
+    """Shell commands of the fix section's code blocks (code that is not shell is left out)."""
+    section = markdown.find_section(all_sections, *FIX_HEADINGS)
+    if section is None:
+        return ()
+    text, line = markdown.section_with_children_text(section, all_sections)
+    commands: list[str] = []
+    for block in markdown.blocks(text, line):
+        if block.language not in _SHELLISH:
+            continue
+        for command in split_block(block.text):
+            if program_of(command.command) in KNOWN_TOOLS or command.command.startswith("export "):
+                commands.append(command.command)
+    return tuple(dict.fromkeys(commands))
