@@ -87,14 +87,14 @@ def test_root_that_is_a_file(runner: CliRunner, tmp_path: Path) -> None:
     assert (result.exit_code, result.stderr) == (1, f"Error: --root {target}: not a directory\n")
 
 
-@pytest.mark.parametrize("scope", ["../../etc", "/etc/passwd", "a\x00b", "..", "."])
+@pytest.mark.parametrize("scope", ["../../lambda", "lambda/../../..", "./../lambda", "lambda\x00"])
 def test_user_names_never_escape_the_output_folder(runner: CliRunner, hostile_root: Path, scope: str) -> None:
+    """Each hostile scope still matches the lambda runs, so a runbook IS written: it must land in --out."""
     out = hostile_root / "out"
     result = runner.invoke(
         app, ["generate", "deployment", scope, "--root", str(hostile_root), "--out", str(out), "--min-runs", "1"]
     )
-    assert result.exit_code in (0, 1)
-    assert "Traceback" not in result.output
+    assert result.exit_code == 0, result.output
     written = [
         Path(folder) / name
         for folder, _, names in os.walk(hostile_root.parent)
@@ -106,9 +106,7 @@ def test_user_names_never_escape_the_output_folder(runner: CliRunner, hostile_ro
         and (Path(folder) / name).stat().st_size < 1_000_000
         and (Path(folder) / name).read_text(errors="replace").startswith("# Runbook")
     ]
-    assert all(path.parent == out for path in written)
-    if result.exit_code == 0:
-        assert len(written) == 1
+    assert len(written) == 1 and written[0].parent == out
 
 
 def test_type_with_slashes_is_refused(runner: CliRunner, hostile_root: Path) -> None:
