@@ -13,18 +13,17 @@ import pytest
 from typer.testing import CliRunner
 
 from runbook_synth.cli import app
-from runbook_synth.output import atomic_write, output_lock
+from runbook_synth.output import atomic_write, run_lock
 from tests.support.corpus import write_run
 from tests.support.scenarios import deployment_run, write_deployment_history
 
 
 def test_second_run_loses_the_lock_with_a_clear_message(runner: CliRunner, tmp_path: Path) -> None:
     write_deployment_history(tmp_path)
-    out = tmp_path / "runbooks"
-    with output_lock(out):
+    with run_lock(tmp_path):
         result = runner.invoke(app, ["deployment", "lambda", "--root", str(tmp_path)])
     assert result.exit_code == 1
-    assert "another runbook run (pid" in result.stderr and "wait for it to finish" in result.stderr
+    assert f"another runbook run (pid {os.getpid()})" in result.stderr and "wait for it to finish" in result.stderr
     assert runner.invoke(app, ["deployment", "lambda", "--root", str(tmp_path)]).exit_code == 0
 
 

@@ -15,7 +15,16 @@ from typing import Any
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.ingest.files import check_root
 from runbook_synth.models import Pattern
-from runbook_synth.pipeline import Generated, GenerateRequest, generate, ingest, list_patterns, render, write
+from runbook_synth.pipeline import (
+    Generated,
+    GenerateRequest,
+    generate,
+    generate_and_write,
+    ingest,
+    list_patterns,
+    render,
+    write,
+)
 from runbook_synth.settings import Settings, load_settings
 
 
@@ -31,6 +40,7 @@ __all__ = [
     "Settings",
     "check_root",
     "generate",
+    "generate_and_write",
     "ingest",
     "list_patterns",
     "load_settings",

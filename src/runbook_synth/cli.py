@@ -22,6 +22,7 @@ import typer
 import runbook_synth as library
 from runbook_synth.errors import ParameterError, RunbookSynthError
 from runbook_synth.models import OperationType, OutputFormat
+from runbook_synth.render import printable
 
 app = typer.Typer(
     add_completion=False,
@@ -62,9 +63,20 @@ def today() -> date:
     return date.today()
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Warnings are one line each, with control characters from file names shown as escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _line(super().format(record))
+
+
+def _line(text: str) -> str:
+    return printable(text).replace("\n", "\\n")
+
+
 def _setup_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("warning: %(message)s"))
     root = logging.getLogger("runbook_synth")
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else logging.WARNING)
@@ -83,13 +95,13 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except ParameterError as error:
-        typer.echo(f"Error: {error.phrased(FLAGS.get(error.parameter, error.parameter))}", err=True)
+        typer.echo(_line(f"Error: {error.phrased(FLAGS.get(error.parameter, error.parameter))}"), err=True)
         raise typer.Exit(1) from None
     except RunbookSynthError as error:
-        typer.echo(f"Error: {error}", err=True)
+        typer.echo(_line(f"Error: {error}"), err=True)
         raise typer.Exit(1) from None
     except OSError as error:
-        typer.echo(f"Error: {_describe_os_error(error)}", err=True)
+        typer.echo(_line(f"Error: {_describe_os_error(error)}"), err=True)
         raise typer.Exit(1) from None
 
 
@@ -128,18 +140,22 @@ def generate_command(
         request = library.GenerateRequest(
             root, operation_type, scope, today(), settings, output_format, templates_dir, strict
         )
-        generated = library.generate(request)
-        if redaction_report:
-            _report_redactions(generated)
         if stdout:
+            generated = library.generate(request)
+            if redaction_report:
+                _report_redactions(generated)
             sys.stdout.write(generated.text)
             return
-        target = library.write(generated, out if out is not None else root / "runbooks", force)
+        generated, target = library.generate_and_write(request, out, force)
+        if redaction_report:
+            _report_redactions(generated)
     if not quiet:
         book = generated.runbook
         typer.echo(
-            f"Wrote {target} ({len(book.steps)} steps from {book.run_count} runs, "
-            f"{len(book.troubleshooting)} troubleshooting entries)"
+            _line(
+                f"Wrote {target} ({len(book.steps)} steps from {book.run_count} runs, "
+                f"{len(book.troubleshooting)} troubleshooting entries)"
+            )
         )
 
 
@@ -147,7 +163,7 @@ def _report_redactions(generated: library.Generated) -> None:
     findings = generated.corpus.redactions
     typer.echo(f"Redaction report: {len(findings)} value(s) masked", err=True)
     for finding in sorted(findings, key=lambda item: (item.path, item.line, item.kind)):
-        typer.echo(f"  {finding.path}:{finding.line}: {finding.kind}", err=True)
+        typer.echo(_line(f"  {finding.path}:{finding.line}: {finding.kind}"), err=True)
 
 
 def _type_command(operation: OperationType) -> Callable[..., None]:
@@ -190,8 +206,10 @@ def list_command(
     for pattern in found:
         verdict = "ready" if pattern.enough_runs else f"needs {pattern.min_runs - pattern.executions} more run(s)"
         typer.echo(
-            f"{pattern.operation_type:<20} {pattern.scope:<28} {pattern.executions:>10} "
-            f"{pattern.failures:>8} {pattern.journals:>8}  {verdict}"
+            _line(
+                f"{pattern.operation_type:<20} {pattern.scope:<28} {pattern.executions:>10} "
+                f"{pattern.failures:>8} {pattern.journals:>8}  {verdict}"
+            )
         )
     if not found:
         typer.echo("(no patterns: no observations found under .claude/observations or .claude/journals)")

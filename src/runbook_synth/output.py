@@ -14,7 +14,10 @@ from pathlib import Path
 
 from runbook_synth.errors import LockedError, RunbookSynthError, UnsafePathError
 
-LOCK_NAME = ".runbook-synth.lock"
+LOCK_NAME = "lock"
+STATE_FOLDER = ".runbook-synth"
+DEFAULT_OUT = "runbooks"
+TEMP_SUFFIX = ".tmp"
 _MINED_FROM = re.compile(r"\*\*Mined from\*\*:\s*(\d+) recorded runs")
 
 
@@ -42,38 +45,82 @@ def safe_child(folder: Path, name: str) -> Path:
     return target
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside the target, fsync, then rename over it: all or nothing."""
+    """Write to a temporary file beside the target, fsync, then rename over it: all or nothing.
+
+    The rename replaces a symlink at the target instead of following it; the file gets the mode the
+    umask allows (as any file the user creates), not the temporary file's 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
             stream.flush()
+            os.fchmod(stream.fileno(), 0o666 & ~_umask())
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
 
 
+def remove_stale_temporaries(folder: Path) -> list[str]:
+    """Temporary files a killed run left in the output folder (call only while holding the lock)."""
+    removed: list[str] = []
+    if not folder.is_dir():
+        return removed
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and not entry.is_symlink():
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry.name)
+    return removed
+
+
+def state_folder(root: Path) -> Path:
+    """`<root>/.runbook-synth/`: git-ignored local state; never a symlink."""
+    folder = root / STATE_FOLDER
+    if folder.is_symlink():
+        raise UnsafePathError(f"{folder}: is a symlink; refusing to keep state outside the root (remove the link)")
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists() and not ignore.is_symlink():
+        with contextlib.suppress(OSError):
+            ignore.write_text("*\n", encoding="utf-8")
+    return folder
+
+
 @contextlib.contextmanager
-def output_lock(folder: Path) -> Iterator[None]:
-    """Hold the output folder's lock; a second concurrent run fails at once with a clear message."""
+def run_lock(root: Path) -> Iterator[None]:
+    """Hold the root's lock for a whole run that writes; a second run fails at once, naming the holder.
+
+    `flock` semantics: the kernel drops the lock when its holder dies, so a crashed run never blocks the
+    next one. The pid inside is only for the message. The lock file is opened without following links.
+    """
+    lock_path = state_folder(root) / LOCK_NAME
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as error:
-        raise RunbookSynthError(f"--out {folder}: cannot create the folder ({error.strerror or error})") from None
-    lock_path = folder / LOCK_NAME
-    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        raise LockedError(f"{lock_path}: cannot open the lock ({error.strerror or error})") from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip() or "unknown"
             raise LockedError(
-                f"{lock_path}: another runbook run (pid {holder}) is writing to this folder; "
+                f"{lock_path}: another runbook run (pid {holder}) is working on this repository; "
                 "wait for it to finish and run again"
             ) from None
         os.ftruncate(descriptor, 0)
@@ -81,6 +128,27 @@ def output_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
+
+
+def output_folder(root: Path, out: Path | None, read_folders: tuple[str, ...]) -> Path:
+    """Where runbooks go: `<root>/runbooks` by default, which must stay inside the root (a symlinked
+    `runbooks/` pointing elsewhere is refused); an explicit `--out` may be anywhere, but never inside a
+    folder that is read as a source (the next run would ingest its own runbook)."""
+    resolved_root = root.resolve()
+    target = (out if out is not None else root / DEFAULT_OUT).resolve()
+    if out is None and not target.is_relative_to(resolved_root):
+        raise UnsafePathError(
+            f"{root / DEFAULT_OUT}: resolves to {target}, outside the root; refusing to write there "
+            "(remove the link, or pass --out explicitly)"
+        )
+    for folder in read_folders:
+        source = (resolved_root / folder).resolve()
+        if target == source or target.is_relative_to(source):
+            raise UnsafePathError(
+                f"--out {target}: inside {folder}, which is read as a source; the next run would mine its own "
+                "runbook. Choose another folder"
+            )
+    return target
 
 
 def recorded_runs(path: Path) -> int | None:

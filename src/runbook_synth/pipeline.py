@@ -14,7 +14,7 @@ from runbook_synth.classify import resolve_type
 from runbook_synth.cluster import classifications, only_ready_scope, patterns, require_enough_runs, select
 from runbook_synth.errors import ParameterError, RunbookSynthError
 from runbook_synth.failures import failure_events
-from runbook_synth.ingest.files import check_root
+from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root
 from runbook_synth.ingest.local import load_corpus
 from runbook_synth.models import (
     Classification,
@@ -25,7 +25,15 @@ from runbook_synth.models import (
     RollbackEvidence,
     Runbook,
 )
-from runbook_synth.output import atomic_write, check_not_worse, output_lock, runbook_filename, safe_child
+from runbook_synth.output import (
+    atomic_write,
+    check_not_worse,
+    output_folder,
+    remove_stale_temporaries,
+    run_lock,
+    runbook_filename,
+    safe_child,
+)
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
 from runbook_synth.synthesize import synthesize
@@ -97,12 +105,23 @@ def _checked(request: GenerateRequest) -> tuple[str, str]:
     return operation_type, request.scope.replace("\x00", "").strip()
 
 
+def generate_and_write(
+    request: GenerateRequest, out: Path | None = None, force: bool = False
+) -> tuple[Generated, Path]:
+    """The whole writing run under the root's lock, taken before any source is read."""
+    root = check_root(request.root)
+    with run_lock(root):
+        out_dir = output_folder(root, out, SOURCE_FOLDERS)
+        remove_stale_temporaries(out_dir)
+        generated = generate(request)
+        return generated, write(generated, out_dir, force)
+
+
 def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
-    """Write atomically under the output folder's lock; never silently replace a better runbook."""
-    with output_lock(out_dir):
-        target = safe_child(out_dir, generated.filename)
-        check_not_worse(target, generated.runbook.run_count, force)
-        atomic_write(target, generated.text)
+    """Write atomically; never silently replace a better runbook. Callers hold the run lock."""
+    target = safe_child(out_dir, generated.filename)
+    check_not_worse(target, generated.runbook.run_count, force)
+    atomic_write(target, generated.text)
     return target
 
 

@@ -93,7 +93,7 @@ def _type_name(annotation: Any) -> str:
         return "boolean"
     if annotation in (int, float):
         return "number"
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return f"{annotation.__name__} object"
     return getattr(annotation, "__name__", str(annotation))
 

@@ -7,8 +7,12 @@ observation containing `{{ … }}` renders literally, because data is never comp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,11 +32,35 @@ def packaged_templates() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
+RENDER_SECONDS = 10.0
+"""A user template gets this much wall time; a template that loops for ever is an error, not a hang."""
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Control characters, terminal escapes and bidirectional overrides shown as visible escapes, so a file
+    name or a note cannot rewrite a terminal line or flip a title. Newlines and tabs are kept."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class ContainedLoader(jinja2.FileSystemLoader):
+    """A file system loader that never follows a symlink out of the templates folder it was found in."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(folder).resolve()) for folder in self.searchpath):
+            raise jinja2.exceptions.SecurityError(f"{template} resolves to {real}, outside the templates folder")
+        return source, filename, uptodate
+
+
 def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
     folders = [str(templates_dir)] if templates_dir else []
     folders.append(str(packaged_templates()))
     env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(folders),
+        loader=ContainedLoader(folders),
+        finalize=lambda value: printable(value) if isinstance(value, str) else value,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -42,7 +70,7 @@ def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
     env.filters["fence"] = fence
     env.filters["duration"] = format_duration
     env.filters["code"] = inline_code
-    env.filters["oneline"] = lambda text: " ".join(str(text).split())
+    env.filters["oneline"] = lambda text: " ".join(printable(str(text)).split())
     return env
 
 
@@ -82,7 +110,7 @@ def runbook_context(runbook: Runbook) -> dict[str, Any]:
     return {
         "runbook": data,
         "type_title": type_title(runbook.operation_type),
-        "scope_title": runbook.scope or "all scopes",
+        "scope_title": " ".join(printable(runbook.scope).split()) or "all scopes",
         "owner": runbook.owner or "Unassigned (set `owner` in [tool.runbook-synth])",
         "review_frequency": runbook.review_frequency,
         "pre_checks": [by_number[number] for number in runbook.pre_checks],
@@ -93,7 +121,8 @@ def runbook_context(runbook: Runbook) -> dict[str, Any]:
 def render_markdown(runbook: Runbook, templates_dir: Path | None = None, name: str = "runbook.md.j2") -> str:
     try:
         template = environment(templates_dir).get_template(name)
-        return template.render(**runbook_context(runbook))
+        with _time_limit(RENDER_SECONDS, name):
+            return template.render(**runbook_context(runbook))
     except jinja2.TemplateNotFound as error:
         raise RunbookSynthError(
             f"template {error.name!r} not found in {templates_dir or packaged_templates()}"
@@ -106,6 +135,39 @@ def render_markdown(runbook: Runbook, templates_dir: Path | None = None, name: s
         raise RunbookSynthError(f"template {name}: {error.message}") from None
     except jinja2.exceptions.SecurityError as error:
         raise RunbookSynthError(f"template {name}: refused by the sandbox: {error}") from None
+    except UnicodeDecodeError as error:
+        raise RunbookSynthError(f"template {name}: a template file is not UTF-8 ({error.reason})") from None
+    except RecursionError:
+        raise RunbookSynthError(f"template {name}: recursion too deep (a template that extends itself?)") from None
+    except RunbookSynthError:
+        raise
+    except Exception as error:  # a user template may raise anything; it is their error to fix, not a crash
+        raise RunbookSynthError(f"template {name}: {type(error).__name__}: {error}") from None
+
+
+class _RenderTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, name: str) -> Iterator[None]:
+    """A wall-clock limit on rendering (main thread only, where POSIX timers deliver their signal)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _RenderTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _RenderTimeout:
+        raise RunbookSynthError(f"template {name}: rendering took longer than {seconds:g}s; simplify it") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def to_json_dict(runbook: Runbook) -> dict[str, Any]:

@@ -33,6 +33,10 @@ class Settings:
         default=2, metadata={"doc": "A procedure with this many steps or fewer is flagged as trivial."}
     )
     max_file_mb: float = field(default=20.0, metadata={"doc": "Larger source files are skipped by name."})
+    max_commands_per_source: int = field(
+        default=5000,
+        metadata={"doc": "Commands used from one source at most; past it the rest are dropped with a warning."},
+    )
     owner: str = field(default="", metadata={"doc": "Shown as Runbook Owner; empty says it is unassigned."})
     review_frequency: str = field(
         default="", metadata={"doc": "Shown as Review Frequency; empty picks Monthly or Quarterly by type."}
@@ -155,6 +159,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "min_step_runs": (1, 100_000),
     "trivial_steps": (0, 1_000),
     "max_file_mb": (0.001, 10_240),
+    "max_commands_per_source": (1, 1_000_000),
     "scope_threshold": (0.0, 1.0),
 }
 """Accepted range of each numeric setting."""
