@@ -26,6 +26,7 @@ from runbook_synth.pipeline import (
     write,
 )
 from runbook_synth.settings import Settings, load_settings
+from runbook_synth.sources import ingest_github
 
 
 def pattern_dict(pattern: Pattern) -> dict[str, Any]:
@@ -42,6 +43,7 @@ __all__ = [
     "generate",
     "generate_and_write",
     "ingest",
+    "ingest_github",
     "list_patterns",
     "load_settings",
     "pattern_dict",

@@ -217,5 +217,42 @@ def list_command(
         typer.echo(f"{len(corpus.skipped)} file(s) skipped (see warnings above)", err=True)
 
 
+ingest_app = typer.Typer(help="Fetch a source (GitHub Actions, CloudWatch) into the local state store.")
+app.add_typer(ingest_app, name="ingest")
+RebuildOption = Annotated[
+    bool, typer.Option("--rebuild-state", help="Move a corrupt or newer-schema state store aside and start fresh.")
+]
+
+
+@ingest_app.command("github")
+def ingest_github_command(
+    root: RootOption = Path("."),
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="OWNER/NAME; repeat for more. [config: repos]")
+    ] = None,
+    workflow: Annotated[
+        list[str] | None, typer.Option("--workflow", help="Workflow file, e.g. deploy-lambda.yml; repeat for more.")
+    ] = None,
+    since: Annotated[str, typer.Option("--since", help="How far back the first ingest reads, e.g. 30d.")] = "",
+    api_url: Annotated[str, typer.Option("--api-url", help="GitHub API URL (GitHub Enterprise, a stand-in).")] = "",
+    rebuild_state: RebuildOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch GitHub Actions runs, jobs and failed logs (redacted) into <root>/.runbook-synth/state.sqlite."""
+    _setup_logging(quiet)
+    with _errors():
+        line = library.ingest_github(
+            root,
+            repos=repo or (),
+            workflows=workflow or (),
+            since=since,
+            api_url=api_url,
+            now=datetime.now(UTC),
+            rebuild_state=rebuild_state,
+        )
+    if not quiet:
+        typer.echo(_line(line))
+
+
 def main() -> None:
     app()

@@ -5,7 +5,7 @@ outside world."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from runbook_synth.output import (
 )
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
+from runbook_synth.sources import stored_observations
 from runbook_synth.synthesize import synthesize
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,15 @@ def generate(request: GenerateRequest) -> Generated:
 
 
 def ingest(root: Path, settings: Settings, strict: bool = False) -> Corpus:
-    """Every source under the root: read, redacted, parsed; skips named."""
-    return load_corpus(check_root(root), settings, strict)
+    """Every source under the root: files read, redacted and parsed (skips named), plus what earlier
+    `runbook ingest` runs stored from CI and logs."""
+    checked = check_root(root)
+    corpus = load_corpus(checked, settings, strict)
+    stored = stored_observations(checked)
+    if not stored:
+        return corpus
+    merged = tuple(sorted((*corpus.observations, *stored), key=lambda item: item.sort_key))
+    return replace(corpus, observations=merged)
 
 
 def render(runbook: Runbook, output_format: OutputFormat, templates_dir: Path | None = None) -> str:

@@ -12,17 +12,28 @@ Our own detections, run first, in this priority order (an earlier claim on a spa
 3. token formats: AWS key ids, AWS secret keys and session tokens after their names, GitHub (`gh?_`,
    `github_pat_`), GitLab (`glpat-`, ...), Slack tokens and webhooks (host kept), Discord webhooks, JWTs,
    Stripe, OpenAI, Anthropic, Google API keys, npm, SendGrid, PyPI, Hugging Face, Docker Hub, Telegram bots,
-   GitHub Actions `::add-mask::` values;
-4. `Authorization:` headers (Bearer/Basic/token/...; the scheme is kept);
-5. passwords in URLs (`scheme://user:{password}@host`) and `curl -u user:{password}`;
-6. `-p` passwords where the command says so: attached for the mysql family (`-pS3cret`), separated for
-   `docker/podman/... login` and `sshpass`; never `-p 8080`, `git log -p` or `docker run -p 80:80`;
-   openssl's `-passin pass:...`;
-7. `--flag value` / `--flag=value` whose flag names a secret (`--password`, `--api-key`, ...);
-8. values of variables and keys whose names say secret (shell, env, YAML, JSON, ini, HCL, connection
+   Vault (`hvs.`/`hvb.`/`hvr.`), Langfuse (`sk-lf-`/`pk-lf-`), GitHub Actions `::add-mask::` values;
+4. `Authorization:` headers (Bearer/Basic/token/...; the scheme is kept; a non-breaking space counts);
+5. passwords in URLs (`scheme://user:{password}@host`, `/` and `@` allowed in the password, a port is not);
+6. `--flag value` / `--flag=value` whose flag names a secret (`--password`, `--api-key`, ...);
+7. the credential flags of known programs, as data in credential_rules.py (`mysql -p...`, `docker login
+   -p`, `redis-cli -a`, `keytool -storepass`, `htpasswd -b`'s last argument, `smbclient -U user%...`,
+   `curl -u user:...`, ...): each line that names a program is split into shell words, so flags count only
+   after their program and subcommand on the same command (never `docker run -p 80:80`, `ssh -p 22`);
+8. shapes of CLI output and documents: docker `"auth"` and `.dockerconfigjson`; a `value` whose sibling
+   `name` says secret (SSM parameters, terraform outputs, ECS/k8s env lists; SecureString and sensitive
+   values whatever their name); table cells right of a secret-named cell (markdown, doppler's box tables);
+   `java -D...password=`; YAML values behind `!!str`/`!tag`/`&anchor` (not behind reference tags like
+   `!Ref`/`!secret`) and values that YAML would take for a tag (`password: !S3cret`); `Key    Value` rows
+   (vault kv get); `- Secret Key: value` bullets and `**Password**:` labels;
+9. values of variables and keys whose names say secret (shell, env, YAML, JSON, ini, HCL, connection
    strings, headers inside `curl -H`, `.netrc`).
 
-Name rules for 7 and 8: the last word of the name decides. password/passwd/passphrase/pwd/pass/secret/
+Commands written over `\\` (or PowerShell `` ` ``) continuation lines are also searched joined into one
+line, with the continuation marks blanked so offsets stay those of the text; redacting the pipeline's joined
+command text again is just as safe. `redact_path` applies the same rules to a file name.
+
+Name rules for 6, 8 and 9: the last word of the name decides. password/passwd/passphrase/pwd/pass/secret/
 token/credential(s)/sig/apikey, and `key` qualified by api/secret/access/private/account/... are *strong*:
 any value is masked unless it is a placeholder (`{x}`, `${X}`, `$X`, `<x>`, `***`, REDACTED), empty, a
 plain word like true/false/null/none/yes/no, a path or a key file name. A bare or unqualified `key` (and
@@ -38,7 +49,8 @@ Telegram, Square): whatever it still flags is masked as `{kind}` named after the
 plugins (entropy, keyword) flag almost everything, so they are not used. It only adds to our findings; in
 practice it catches Twilio, Mailchimp, Square and Discord bot tokens, which we do not look for ourselves.
 
-Known gaps: passwords given on stdin or in a prompt; cookies (`Cookie:`/`Set-Cookie:` session ids); YAML
+Known gaps: passwords given on stdin or in a prompt; flags of programs not in the table whose names do not
+say secret (`tool -x S3cret`); cookies (`Cookie:`/`Set-Cookie:` session ids); YAML
 block scalars (`password: |`) other than private keys; quoted values that contain their own quote
 character; unquoted values longer than 4 KiB are masked only up to 4 KiB; secrets in positions no rule
 knows (a bare high-entropy word on its own is left alone, so digests and ids survive).
@@ -47,6 +59,8 @@ knows (a bare high-entropy word on its own is left alone, so digests and ids sur
 from __future__ import annotations
 
 import importlib
+import itertools
+import logging
 import math
 import re
 import string
@@ -57,10 +71,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from runbook_synth.credential_rules import CREDENTIAL_RULES, CredentialRule, credential_spans, programs
 from runbook_synth.errors import ConfigError
 from runbook_synth.models import RedactionFinding
 
-__all__ = ["RedactedText", "RedactionRules", "redact_text"]
+__all__ = ["RedactedText", "RedactionRules", "redact_path", "redact_text"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,8 @@ class RedactionRules:
     extra_patterns: tuple[tuple[str, str], ...] = ()
     allowlist: tuple[str, ...] = ()
     use_detect_secrets: bool = True
+    credential_rules: tuple[CredentialRule, ...] = CREDENTIAL_RULES
+    """Which program flags carry secrets (credential_rules.py); pass a longer tuple to teach it a new CLI."""
 
 
 @dataclass(frozen=True)
@@ -427,8 +446,8 @@ def _rule(
     return _Rule(re.compile(pattern, flags), kind, triggers, near, check)
 
 
-def _named(pattern: str, flags: int = 0, flag: bool = False) -> _Rule:
-    return _Rule(re.compile(pattern, flags), "", (), _SECRETISH_WORDS, None, flag)
+def _named(pattern: str, flags: int = 0, flag: bool = False, triggers: tuple[str, ...] = ()) -> _Rule:
+    return _Rule(re.compile(pattern, flags), "", triggers, _SECRETISH_WORDS, None, flag)
 
 
 def _token(prefix: str, rest: str, word: str = r"[A-Za-z0-9_\-]") -> str:
@@ -578,13 +597,150 @@ _COLON_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`{{}}\[\]&*!|>#,][^\s\"'`]{{0,
 _FLOW_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`,{{}}\[\]]{{1,4096}}+))"
 _FLAG_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`;|&()<>\\]{{1,4096}}+))"
 _KV_FIELD_VALUE = rf"(?:{_QUOTED}|(?P<secret4>[^\s\"'`,;{{}}\[\]()\\]{{1,4096}}+))"
-_AUTH_NAME = r"(?i:(?<![A-Za-z0-9_\-])(?:proxy-)?authorization[\\\"']{0,2}[ \t]*[:=][ \t]*[\\\"']{0,2})"
-_MYSQL = r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mysqlpump|mysqlsh|mariadb(?:-dump|-admin)?"
-_LOGIN = r"sshpass|(?:docker|podman|buildah|skopeo|oras|nerdctl)[ \t]+login|helm[ \t]+registry[ \t]+login"
+_AUTH_NAME = r"(?i:(?<![A-Za-z0-9_\-])(?:proxy-)?authorization[\\\"']{0,2}[ \t\u00a0]*[:=][ \t\u00a0]*[\\\"']{0,2})"
+# A YAML tag or anchor before a value (`!!str`, `!tag`, `&anchor`); reference tags (`!Ref Name`, Home
+# Assistant's `!secret name`, `!env VAR`) point at a secret kept elsewhere, so what follows them is a name.
+_REFERENCE_TAGS = (
+    "Ref|Sub|GetAtt|ImportValue|FindInMap|Join|Select|Split|If|Base64|Cidr|GetAZs|Condition|Transform"
+    "|secret|env|env_var|include|input|vault|reference|var|ssm|aws_ssm|sops"
+)
+_YAML_TAG = rf"(?:&[A-Za-z0-9_\-]{{1,64}}|!(?!(?:{_REFERENCE_TAGS})(?![^\s]))[A-Za-z0-9_!:/.\-]{{0,64}})"
+_PORT_PATH = re.compile(r"[0-9]{1,5}(?:/|$)")
 
 
 def _not_placeholder(value: str) -> bool:
     return not _is_placeholder(value)
+
+
+def _url_password(value: str) -> bool:
+    """`host:8443/x@y` matched as `user:password@`: a port then a path is not a password."""
+    return not _is_placeholder(value) and _PORT_PATH.match(value) is None
+
+
+_JSON_VALUE = re.compile(r'"(?:Value|value|SecretValue)"[ \t]*:[ \t]*"(?P<secret>(?:[^"\\\n]|\\[^\n]){1,4096}+)"')
+_JSON_NAME = re.compile(
+    r'"(?:Name|name|Key|key|ParameterName|SecretName|secretName|SecretId|OutputKey|Variable|variable)"'
+    r'[ \t]*:[ \t]*"(?P<name>[^"\\\n]{1,256}+)"'
+)
+_JSON_SENSITIVE = re.compile(r'"(?:Type|type)"[ \t]*:[ \t]*"SecureString"|"sensitive"[ \t]*:[ \t]*true')
+_JSON_PARENT = re.compile(r'"(?P<name>[^"\\\n]{1,128}+)"[ \t]*:[ \t]*$')
+_YAML_NAME_VALUE = re.compile(
+    r"^[ \t]*(?:-[ \t]+)?name:[ \t]*[\"']?(?P<name>[A-Za-z0-9_./:\-]{1,256}+)[\"']?[ \t]*\r?\n"
+    r"[ \t]*value:[ \t]*" + _COLON_VALUE + r"(?=[ \t]*(?:#|\r|$))",
+    re.MULTILINE,
+)
+_OBJECT_REACH = 4096
+
+
+def _enclosing_object(text: str, pos: int) -> tuple[int, int]:
+    """The `{...}` around pos (braces counted, strings not parsed: CLI output is regular enough)."""
+    low, high = max(0, pos - _OBJECT_REACH), min(len(text), pos + _OBJECT_REACH)
+    start, depth, i = low, 0, pos
+    while True:
+        opening, closing = text.rfind("{", low, i), text.rfind("}", low, i)
+        if opening < 0:
+            break
+        if closing > opening:
+            depth, i = depth + 1, closing
+        elif depth == 0:
+            start = opening
+            break
+        else:
+            depth, i = depth - 1, opening
+    end, depth, i = high, 0, pos
+    while True:
+        opening, closing = text.find("{", i, high), text.find("}", i, high)
+        if closing < 0:
+            break
+        if 0 <= opening < closing:
+            depth, i = depth + 1, opening + 1
+        elif depth == 0:
+            end = closing + 1
+            break
+        else:
+            depth, i = depth - 1, closing + 1
+    return start, end
+
+
+def _entry_name(name: str) -> str:
+    """`/prod/api/db_password` -> `db_password`: the last segment of a parameter path names the value."""
+    return name.rstrip("/").rsplit("/", 1)[-1] or name
+
+
+def _name_value_pairs(doc: _Doc) -> Iterator[_Span]:
+    """A `value` whose sibling `name` says secret: SSM parameters, terraform outputs, ECS and k8s env lists.
+
+    In JSON the sibling is any `Name`/`Key` field of the same object, or the key the object sits under
+    (`"db_password": {"sensitive": true, "value": ...}`); a SecureString or a sensitive output is masked
+    whatever its name. In YAML the `value:` line must follow its `- name:` line.
+    """
+    text = doc.text
+    if '"value"' in doc.lower:
+        for match in _JSON_VALUE.finditer(text):
+            value_start, value_end = match.span("secret")
+            value = text[value_start:value_end]
+            if _is_placeholder(value):
+                continue
+            start, end = _enclosing_object(text, match.start())
+            names = [_entry_name(m.group("name")) for m in _JSON_NAME.finditer(text, start, end)]
+            parent = _JSON_PARENT.search(text[max(0, start - 256) : start])
+            if parent is not None:
+                names.append(parent.group("name"))
+            kind = next((_classify(n)[1] for n in names if _accept_named(n, value, False)), "")
+            if not kind and _JSON_SENSITIVE.search(text, start, end):
+                kind = "secret"
+            if kind:
+                yield value_start, value_end, kind, True
+    if "value:" in doc.lower:
+        for low, high in doc.blocks_near(_SECRETISH_WORDS):
+            _, high = _line_bounds(text, min(len(text), high + 1))
+            for match in _YAML_NAME_VALUE.finditer(text, low, high):
+                span = _secret_span(match)
+                name = _entry_name(match.group("name"))
+                if span is not None and _accept_named(name, text[span[0] : span[1]], False):
+                    yield span[0], span[1], _classify(name)[1], True
+
+
+_TABLE_ROW = re.compile(r"[ \t]*([|│┃║])")
+_CELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .\-]{0,80}")
+_CELL_TRIM = " \t\r`*\"'"
+
+
+def _table_cells(doc: _Doc) -> Iterator[_Span]:
+    """A cell right of a cell that names a secret, in markdown tables and box-drawn ones (doppler secrets).
+
+    Only one-word values: a cell of prose (`| api_key | from the dashboard |`) is a description.
+    """
+    text = doc.text
+    if not any(bar in text for bar in "|│┃║"):
+        return
+    for low, high in doc.blocks_near(_SECRETISH_WORDS):
+        pos = low
+        while pos <= high:
+            end = text.find("\n", pos, high)
+            end = high if end < 0 else end
+            row = _TABLE_ROW.match(text, pos, end)
+            if row is not None:
+                yield from _row_cells(text, row.end(), end, row.group(1))
+            pos = end + 1
+
+
+def _row_cells(text: str, pos: int, end: int, bar: str) -> Iterator[_Span]:
+    cells: list[tuple[int, int]] = []
+    while pos < end:
+        nxt = text.find(bar, pos, end)
+        if nxt < 0:
+            break
+        cells.append((pos, nxt))
+        pos = nxt + 1
+    for (name_start, name_end), (value_start, value_end) in itertools.pairwise(cells):
+        name = text[name_start:name_end].strip(_CELL_TRIM)
+        span = _content(text, value_start, value_end, _CELL_TRIM)
+        if span is None or _CELL_NAME.fullmatch(name) is None:
+            continue
+        value = text[span[0] : span[1]]
+        if not any(c.isspace() for c in value) and _accept_named(name, value, False):
+            yield span[0], span[1], _classify(name)[1], True
 
 
 def _builtin_finders() -> tuple[_Finder, ...]:
@@ -682,6 +838,9 @@ def _builtin_finders() -> tuple[_Finder, ...]:
         _rule("pypi_token", _token("pypi-AgE", r"[A-Za-z0-9_\-]{50,400}+"), triggers=("pypi-AgE",)),
         _rule("huggingface_token", _token("hf_", r"[A-Za-z0-9]{34,40}(?![A-Za-z0-9])"), triggers=("hf_",)),
         _rule("docker_token", _token("dckr_pat_", r"[A-Za-z0-9_\-]{20,60}+"), triggers=("dckr_pat_",)),
+        _rule("vault_token", _token(r"hv[sbr]\.", r"[A-Za-z0-9_\-]{24,1024}+"), triggers=("hvs.", "hvb.", "hvr.")),
+        _rule("langfuse_secret_key", _token("sk-lf-", r"[A-Za-z0-9][A-Za-z0-9\-]{19,80}+"), triggers=("sk-lf-",)),
+        _rule("langfuse_public_key", _token("pk-lf-", r"[A-Za-z0-9][A-Za-z0-9\-]{19,80}+"), triggers=("pk-lf-",)),
         _rule(
             "telegram_bot_token",
             r"(?<![A-Za-z0-9_:])[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}" + _TOKEN_END,
@@ -691,7 +850,8 @@ def _builtin_finders() -> tuple[_Finder, ...]:
         # headers
         _rule(
             "token",
-            _AUTH_NAME + r"(?i:bearer|basic|token|bot|jwt|sso-key|api-?key)[ \t]+(?P<secret>[^\s\"'\\,;]{1,8192}+)",
+            _AUTH_NAME
+            + r"(?i:bearer|basic|token|bot|jwt|sso-key|api-?key)[ \t\u00a0]+(?P<secret>[^\s\"'\\,;]{1,8192}+)",
             near=("authorization",),
             check=p,
         ),
@@ -702,45 +862,69 @@ def _builtin_finders() -> tuple[_Finder, ...]:
             near=("authorization",),
             check=p,
         ),
-        # URLs and curl
+        # URLs: the password may hold `/`; `host:8443/path@x` is a port, not a password
         _rule(
             "password",
-            r"://[^\s:/@\"'<>\\]{0,256}+:(?P<secret>[^\s/\"'<>\\]{1,1024})@",
-            triggers=("://",),
-            check=p,
+            r"://[^\s:/@\"'<>\\]{0,256}+:(?P<secret>[^\s\"'<>\\@]{1,1024}+(?:@[^\s\"'<>\\@]{1,1024}+)*?)"
+            r"@(?=[^\s@/\"'<>\\]{0,256}+(?:[/\s\"'<>\\]|$))",
+            near=("@",),
+            check=_url_password,
         ),
-        _rule(
-            "password",
-            _TOKEN_START + r"curl(?![A-Za-z0-9_\-])[^\n]{0,1000}?[ \t](?:-u[ \t]*|--user[ \t=]+)[\"']?"
-            r"[^\s:\"'\\]{1,256}:(?P<secret>[^\s\"'\\]{1,1024}+)",
-            near=("curl",),
-            check=p,
-        ),
-        # -p passwords where the command is known
-        _rule(
-            "password",
-            _TOKEN_START + rf"(?:{_MYSQL})(?![A-Za-z0-9_\-])[^\n]{{0,500}}?[ \t]-p"
-            rf"(?:\"(?P<secret>[^\"{_NL}]{{1,1024}})\"|'(?P<secret2>[^'{_NL}]{{1,1024}})'"
-            r"|(?P<secret3>[^\s\"'\\]{1,1024}+))",
-            near=("mysql", "mariadb"),
-            check=p,
-        ),
-        _rule(
-            "password",
-            _TOKEN_START + rf"(?:{_LOGIN})(?![A-Za-z0-9_\-])[^\n]{{0,500}}?[ \t]-p[ \t]+"
-            rf"(?:\"(?P<secret>[^\"{_NL}]{{1,8192}})\"|'(?P<secret2>[^'{_NL}]{{1,8192}})'"
-            r"|(?P<secret3>[^\s\"'\\]{1,8192}+))",
-            near=("sshpass", "login"),
-            check=p,
-        ),
-        _rule(
-            "password",
-            _TOKEN_START + r"-pass(?:in|out)?[ \t]+pass:(?P<secret>[^\s\"']{1,1024}+)",
-            near=("pass:",),
-            check=p,
-        ),
-        # flags, then names
+        # a --flag that names a secret, before the command rules: `vault login --token s.x` is a {token}
         _named(_token("--", r"(?P<name>[A-Za-z][A-Za-z0-9_.\-]{0,60}+)(?:=|[ \t]+)" + _FLAG_VALUE), flag=True),
+    )
+
+
+def _structured_finders() -> tuple[_Finder, ...]:
+    """Rules after the command lines: shapes of CLI output and documents, then flags and names."""
+    m = re.MULTILINE
+    return (
+        # docker credentials: base64 `user:password`, or a whole base64 config
+        _rule(
+            "auth",
+            r"(?P<q>\\?\")auth(?P=q)[ \t]*:[ \t]*(?P=q)(?P<secret>[A-Za-z0-9+/]{8,8192}+={0,2})(?P=q)",
+            near=("auth",),
+        ),
+        _rule(
+            "docker_config",
+            r"\.docker(?:configjson|cfg)[\"']?[ \t]*[:=][ \t]*[\"']?(?P<secret>[A-Za-z0-9+/]{16,262144}+={0,2})",
+            near=(".docker",),
+        ),
+        _name_value_pairs,
+        _table_cells,
+        # java -Dprop.password=..., YAML tags and anchors, `Key    Value` tables (vault kv get)
+        _named(r"(?<![A-Za-z0-9_\-])-D" + _NAME + r"=" + _ASSIGN_VALUE, triggers=("-D",)),
+        _named(
+            r"^[ \t]*(?:[-*][ \t]+)?"
+            + _NAME
+            + r"[ \t]*:[ \t]*"
+            + rf"(?:{_YAML_TAG}[ \t]+){{1,2}}"
+            + _COLON_VALUE
+            + r"(?=[ \t]*(?:#|\r|$))",
+            m,
+            triggers=("!", "&"),
+        ),
+        _named(
+            r"^[ \t]*(?:[-*][ \t]+)?"
+            + _NAME
+            + r"[ \t]*:[ \t]*"
+            + rf"(?P<secret>!(?!!)(?!(?:{_REFERENCE_TAGS})(?![^\s]))\S{{2,4095}}+)(?=[ \t]*(?:#|\r|$))",
+            m,
+            triggers=("!",),
+        ),
+        _named(
+            r"^[ \t]*" + _NAME + r"[ \t]{2,}(?P<secret>[^\s\"'`]\S{0,4095}+)[ \t]*\r?$",
+            m,
+            triggers=("  ", "\t"),
+        ),
+        _named(
+            r"^[ \t]*(?:(?:[-*+]|[0-9]{1,3}[.)])[ \t]+(?:\*\*|__)?|(?:\*\*|__))"
+            r"(?P<name>[A-Za-z][A-Za-z0-9_.\-]{0,40}(?:[ \t][A-Za-z][A-Za-z0-9_.\-]{0,40}){0,3})"
+            r"(?:\*\*|__)?[ \t]*:(?!:)(?:\*\*|__)?[ \t]*"
+            r"(?:`(?P<secret5>[^`\n]{1,4096}+)`|" + _COLON_VALUE + r")(?=[ \t]*(?:\r|$))",
+            m,
+            triggers=("- ", "* ", "+ ", ". ", ") ", "**", "__", "-\t", "*\t"),
+        ),
         _named(r"(?P<kq>\\?[\"'])" + _NAME + r"(?P=kq)[ \t]*(?::|=>|=)[ \t]*" + _KV_FIELD_VALUE),
         _named(r"(?<![A-Za-z0-9_.\-])" + _NAME + r"[ \t]*(?::=|=>|=(?!=))[ \t]*" + _ASSIGN_VALUE),
         _named(
@@ -760,12 +944,57 @@ def _builtin_finders() -> tuple[_Finder, ...]:
             _TOKEN_START + r"machine[ \t]+\S{1,255}[ \t]+login[ \t]+\S{1,255}[ \t]+password[ \t]+"
             r"(?P<secret>\S{1,1024}+)",
             near=("machine",),
-            check=p,
+            check=_not_placeholder,
         ),
     )
 
 
 _BUILTIN = _builtin_finders()
+_STRUCTURED = _structured_finders()
+
+
+@lru_cache(maxsize=256)
+def _program_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """A lowercase program name standing as a word (`/usr/bin/mysql` and `mysql.exe` count)."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9_\-])(?:{alternatives})(?![a-z0-9_\-])")
+
+
+# Shell punctuation around a program name (`$(mysql`, `"docker`, `a;curl`): blanked to find the words.
+_AROUND_WORDS = str.maketrans({c: " " for c in "\"'`$(){}[];|&<>="})
+
+
+def _programs_named(lower: str, names: frozenset[str]) -> tuple[str, ...]:
+    """The names that stand as a word of the text (`/usr/bin/mysql`, `mysql.exe` count), in one pass."""
+    words = set(lower.translate(_AROUND_WORDS).split())
+    found = set(names.intersection(words))
+    for word in words:
+        if "/" in word or "\\" in word or word.endswith(".exe"):
+            name = word.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].removesuffix(".exe")
+            if name in names:
+                found.add(name)
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=8)
+def _command_finder(rules: tuple[CredentialRule, ...]) -> _Finder:
+    """Secrets in the flags and arguments credential_rules.py names, on each line that names a program."""
+    names = frozenset(programs(rules))
+
+    def find(doc: _Doc) -> Iterator[_Span]:
+        text, lower, pos = doc.text, doc.lower, 0
+        present = _programs_named(lower, names)
+        if not present:
+            return
+        program = _program_pattern(present)
+        while (match := program.search(lower, pos)) is not None:
+            start, end = _line_bounds(text, match.start())
+            for span in credential_spans(text[start:end], start, rules):
+                if _value_ok(text[span.start : span.end], 2, span.kind):
+                    yield span.start, span.end, str(span.kind), True
+            pos = end + 1
+
+    return find
 
 
 @lru_cache(maxsize=32)
@@ -823,22 +1052,42 @@ _DS_WINDOW = 1024
 
 @lru_cache(maxsize=1)
 def _ds_plugins() -> tuple[tuple[Any, str], ...]:
-    """(plugin, kind) for each restricted plugin this detect-secrets version has; () when it is missing."""
+    """(plugin, kind) for each restricted plugin this detect-secrets version has; () when it is missing.
+
+    Cached, so a plugin that fails to load is reported once per process, not once per file.
+    """
     found = []
+    failed: list[str] = []
     for module, name in _DS_PLUGINS:
         try:
             plugin = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), name)()
-        except Exception:  # absent in this version, or detect-secrets not installed: the rest still work
+        except Exception as error:  # absent in this version, or detect-secrets not installed: the rest still work
+            failed.append(f"{name} ({type(error).__name__}: {error})")
             continue
         secret_type = str(getattr(plugin, "secret_type", name))
         found.append((plugin, _DS_KINDS.get(secret_type, _snake(secret_type))))
+    if failed:
+        _log.warning(
+            "detect-secrets: %d of %d plugins did not load, the second opinion runs without them: %s; "
+            "reinstall with `pip install 'detect-secrets>=1.5'`",
+            len(failed),
+            len(_DS_PLUGINS),
+            "; ".join(failed),
+        )
     return tuple(found)
+
+
+_DS_BROKEN: set[str] = set()
 
 
 def _ds_values(plugin: Any, text: str) -> set[str]:
     try:
         return {str(v) for v in plugin.analyze_string(text)}
-    except Exception:  # a plugin bug must not stop ingestion; our own rules already ran
+    except Exception as error:  # a plugin bug must not stop ingestion; our own rules already ran
+        name = type(plugin).__name__
+        if name not in _DS_BROKEN:
+            _DS_BROKEN.add(name)
+            _log.warning("detect-secrets: plugin %s failed (%s: %s); it is skipped", name, type(error).__name__, error)
         return set()
 
 
@@ -919,15 +1168,53 @@ def _pieces(text: str, span: _Span) -> Iterator[_Span]:
         report = False
 
 
-def _claim_all(text: str, finders: Iterable[_Finder], allow: frozenset[str]) -> list[_Span]:
-    doc = _Doc(text)
+def _claim_all(text: str, finders: Iterable[_Finder], allow: frozenset[str], views: Iterable[str] = ()) -> list[_Span]:
+    """Every span the finders claim in `text`, then in each view of it (same length, same offsets)."""
     claims = _Claims()
-    for find in finders:
-        for span in find(doc):
-            if span[1] > span[0] and text[span[0] : span[1]] not in allow:
-                for piece in _pieces(text, span):
-                    claims.add(piece)
+    finders = tuple(finders)
+    for view in (text, *views):
+        doc = _Doc(view)
+        for find in finders:
+            for span in find(doc):
+                if span[1] > span[0] and text[span[0] : span[1]] not in allow:
+                    for piece in _pieces(text, span):
+                        claims.add(piece)
     return claims.spans
+
+
+# A line continued onto the next: shell `\`, PowerShell ` (after a blank); a `> ` prompt may open the next line.
+_CONTINUATION = re.compile(r"(?:\\|(?<=[ \t])`)[ \t]*\r?\n(?:[ \t]*>(?=[ \t]))?")
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _joined_view(text: str) -> str | None:
+    """The continued command lines of `text` each joined into one line, everything else blanked.
+
+    Continuation marks become blanks of the same length, so offsets are the text's own; other lines become
+    blanks too, so the rules that read them in the text itself do not run twice. None: no continuations.
+    """
+    marks = list(_CONTINUATION.finditer(text))
+    if not marks:
+        return None
+    out: list[str] = []
+    pos = 0
+    for mark in marks:
+        start, _ = _line_bounds(text, mark.start())
+        if start > pos:
+            if pos:  # the last line of the previous continued command belongs to it
+                _, line_end = _line_bounds(text, pos)
+                out.append(text[pos:line_end])
+                pos = line_end
+            out.append(_NOT_NEWLINE.sub(" ", text[pos:start]))
+            pos = start
+        out.append(text[pos : mark.start()])
+        out.append(" " * (mark.end() - mark.start()))
+        pos = mark.end()
+    _, end = _line_bounds(text, pos)
+    out.append(text[pos:end])
+    out.append(_NOT_NEWLINE.sub(" ", text[end:]))
+    view = "".join(out)
+    return view
 
 
 def _apply(text: str, spans: list[_Span], path: str, first_line: int) -> tuple[str, list[RedactionFinding]]:
@@ -954,12 +1241,44 @@ def redact_text(text: str, path: str, rules: RedactionRules = RedactionRules(), 
     Deterministic and shape-preserving: only secret values change, lines are never added or removed, and
     redacting the result again changes nothing.
     """
+    joined = _joined_view(text)
+    return _redact(text, path, rules, first_line, () if joined is None else (joined,))
+
+
+def _finders(rules: RedactionRules) -> tuple[_Finder, ...]:
+    return (
+        _BUILTIN[0],
+        *_extra_finders(rules.extra_patterns),
+        *_BUILTIN[1:],
+        _command_finder(rules.credential_rules),
+        *_STRUCTURED,
+    )
+
+
+def _redact(text: str, path: str, rules: RedactionRules, first_line: int, views: tuple[str, ...]) -> RedactedText:
     allow = frozenset(rules.allowlist)
-    finders = (_BUILTIN[0], *_extra_finders(rules.extra_patterns), *_BUILTIN[1:])
-    text_out, findings = _apply(text, _claim_all(text, finders, allow), path, first_line)
+    text_out, findings = _apply(text, _claim_all(text, _finders(rules), allow, views), path, first_line)
     if rules.use_detect_secrets:
         second = sorted(_claim_all(text_out, [lambda doc: iter(_ds_finder(doc.text, allow))], allow))
         text_out, more = _apply(text_out, second, path, first_line)
         findings.extend(more)
     findings.sort(key=lambda finding: finding.line)
     return RedactedText(text_out, tuple(findings))
+
+
+# In a file name a token often follows `-`, `_` or `.` (`execution-1-ghp_...md`), which the token rules
+# take for part of a longer word; a view with that separator blanked lets them see the token's start.
+_PATH_TOKEN_START = re.compile(
+    r"[-_.](?=gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|ft)-|xox[abposre]-|xapp-|sk-|sk_|rk_|pk-lf-|whsec_|AKIA|ASIA"
+    r"|eyJ|AIza|npm_|hf_|dckr_pat_|pypi-|SG\.|hv[sbr]\.)"
+)
+
+
+def redact_path(relative_path: str, rules: RedactionRules = RedactionRules()) -> str:
+    """`relative_path` with any secret in it masked, so it can be shown in sources, warnings and errors.
+
+    `runs/execution-1-ghp_...md` becomes `runs/execution-1-{github_token}.md`; an ordinary path is
+    returned unchanged.
+    """
+    view = _PATH_TOKEN_START.sub(" ", relative_path)
+    return _redact(relative_path, relative_path, rules, 1, (view,) if view != relative_path else ()).text

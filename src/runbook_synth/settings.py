@@ -111,11 +111,29 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> Settin
     return settings
 
 
+SOURCE_TABLES = ("cloudwatch", "github")
+"""Sub-tables of [tool.runbook-synth] that belong to a source and are parsed by it."""
+
+
+def source_table(root: Path, name: str) -> tuple[dict[str, Any], str]:
+    """A source's configuration table (`[tool.runbook-synth.<name>]`) and where it came from."""
+    found = find_config(root.resolve())
+    if found is None:
+        return {}, f"[tool.runbook-synth.{name}]"
+    path, table = found
+    value = table.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [tool.runbook-synth.{name}] must be a table")
+    return value, f"{path} [tool.runbook-synth.{name}]"
+
+
 def apply(settings: Settings, table: dict[str, Any], source: str) -> Settings:
     known = {item.name.replace("_", "-"): item.name for item in fields(Settings)}
     known.update({item.name: item.name for item in fields(Settings)})
     changes: dict[str, Any] = {}
     for key, value in table.items():
+        if key in SOURCE_TABLES and isinstance(value, dict):
+            continue  # read by the source's own parser: source_table()
         name = known.get(key)
         if name is None:
             close = difflib.get_close_matches(key, sorted(known), n=1)

@@ -16,7 +16,7 @@ from typing import Any
 
 from frontmatter.default_handlers import YAMLHandler
 
-from runbook_synth.errors import ParameterError, RunbookSynthError, SourceError
+from runbook_synth.errors import ParameterError, SourceError
 
 SOURCE_FOLDERS = (".claude/observations", ".claude/journals")
 MARKDOWN_SUFFIXES = (".md", ".markdown")

@@ -14,8 +14,8 @@ from runbook_synth.errors import SourceError
 from runbook_synth.ingest.files import SourceFile, discover, read_text, split_frontmatter
 from runbook_synth.ingest.journals import parse_journal
 from runbook_synth.ingest.observations import parse_observation
-from runbook_synth.models import CommandRun, Corpus, Observation, RedactionFinding, SkippedSource
-from runbook_synth.redact import RedactionRules, redact_text
+from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
+from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,13 @@ def parse_source(relative: str, text: str, strict: bool = False) -> Observation:
 
 def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     """Every source under `root`, redacted and parsed; skips are named, never silent."""
-    sources, refused = discover(root)
-    skipped = [SkippedSource(path, reason) for path, reason in refused]
+    rules = redaction_rules(settings)
+    discovered, refused = discover(root)
+    # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
+    sources = [SourceFile(source.path, redact_path(source.relative, rules)) for source in discovered]
+    skipped = [SkippedSource(redact_path(path, rules), reason) for path, reason in refused]
     observations: list[Observation] = []
     findings: list[RedactionFinding] = []
-    rules = redaction_rules(settings)
     for source in sources:
         try:
             observation, found = _load_one(source, settings, rules, strict)
@@ -65,27 +67,43 @@ def _load_one(
     text = read_text(source, settings.max_file_bytes)
     redacted = redact_text(text, source.relative, rules)
     observation = parse_source(source.relative, redacted.text, strict)
-    observation, late = _redact_rebuilt_commands(observation, redacted.text, rules)
+    observation, late = _redact_rebuilt_text(observation, redacted.text, rules)
     return _capped(observation, settings.max_commands_per_source), redacted.findings + late
 
 
-def _redact_rebuilt_commands(
+def _redact_rebuilt_text(
     observation: Observation, text: str, rules: RedactionRules
 ) -> tuple[Observation, tuple[RedactionFinding, ...]]:
-    """Commands joined from `\\` continuation lines did not exist as one line when the source was redacted:
-    a `-p SECRET` on the next line is only a flag's value once joined. Redact those again."""
+    """Text the parser rebuilt (commands joined from `\\` continuation lines, prose joined with `;`) did not
+    exist as one line when the source was redacted: a `-p SECRET` on the next line is only a flag's value
+    once joined. Every such string is redacted again; strings found verbatim in the source are not."""
     findings: list[RedactionFinding] = []
-    commands: list[CommandRun] = []
-    for run in observation.commands:
-        if run.command in text:
-            commands.append(run)
-            continue
-        again = redact_text(run.command, observation.path, rules, first_line=run.provenance.line or 1)
-        findings.extend(again.findings)
-        commands.append(replace(run, command=again.text))
-    if not findings:
-        return observation, ()
-    return replace(observation, commands=tuple(commands)), tuple(findings)
+
+    def again(value: str, line: int) -> str:
+        if not value or value in text:
+            return value
+        redacted = redact_text(value, observation.path, rules, first_line=line or 1)
+        findings.extend(redacted.findings)
+        return redacted.text
+
+    commands = tuple(
+        replace(run, command=again(run.command, run.provenance.line), output=again(run.output, run.provenance.line))
+        for run in observation.commands
+    )
+    failure = observation.failure
+    if failure is not None:
+        failure = replace(
+            failure,
+            error_messages=tuple(again(item, 0) for item in failure.error_messages),
+            symptoms=again(failure.symptoms, 0),
+            failed_command=again(failure.failed_command, 0),
+            root_cause=again(failure.root_cause, 0),
+            fix_commands=tuple(again(item, 0) for item in failure.fix_commands),
+            prevention=again(failure.prevention, 0),
+        )
+    rebuilt = replace(observation, commands=commands, failure=failure, title=again(observation.title, 0))
+    rebuilt = replace(rebuilt, context=again(observation.context, 0))
+    return (rebuilt, tuple(findings)) if findings else (observation, ())
 
 
 def _capped(observation: Observation, limit: int) -> Observation:
