@@ -16,11 +16,20 @@ README_PATH = Path(__file__).resolve().parents[1] / "README.md"
 README = README_PATH.read_text(encoding="utf-8")
 
 
-def test_every_command_and_option_is_documented() -> None:
-    group = typer.main.get_command(app)
+def _commands(group: object, prefix: str = "runbook") -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = []
     for name, command in group.commands.items():  # type: ignore[attr-defined]
-        assert f"runbook {name}" in README, f"command {name} is not in the README"
-        for parameter in command.params:
+        full = f"{prefix} {name}"
+        found.append((full, command))
+        if hasattr(command, "commands"):
+            found.extend(_commands(command, full))
+    return found
+
+
+def test_every_command_and_option_is_documented() -> None:
+    for name, command in _commands(typer.main.get_command(app)):
+        assert name in README, f"command {name} is not in the README"
+        for parameter in command.params:  # type: ignore[attr-defined]
             for option in parameter.opts:
                 if option.startswith("--"):
                     assert f"`{option}" in README, f"option {option} of {name} is not in the README"

@@ -9,11 +9,16 @@ The public API: everything the CLI does is one call here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.ingest.files import check_root
+from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text, lint_paths
+from runbook_synth.lint_rules import Severity
 from runbook_synth.models import Pattern
 from runbook_synth.pipeline import (
     Generated,
@@ -26,7 +31,14 @@ from runbook_synth.pipeline import (
     write,
 )
 from runbook_synth.settings import Settings, load_settings
-from runbook_synth.sources import ingest_github
+from runbook_synth.sources import ingest_cloudwatch, ingest_github
+
+
+def lint(paths: Sequence[Path], *, repo_root: Path, today: date, disabled: Sequence[str] = ()) -> LintReport:
+    """Lint runbooks, with rules turned off by `lint_disable` in configuration and by `disabled`."""
+    settings = load_settings(check_root(repo_root))
+    disabled_rules = frozenset((*settings.lint_disable, *disabled))
+    return lint_paths(paths, repo_root=repo_root, today=today, disabled=disabled_rules)
 
 
 def pattern_dict(pattern: Pattern) -> dict[str, Any]:
@@ -39,11 +51,18 @@ __all__ = [
     "Generated",
     "RunbookSynthError",
     "Settings",
+    "Severity",
     "check_root",
+    "exit_code",
+    "format_github",
+    "format_json",
+    "format_text",
     "generate",
     "generate_and_write",
     "ingest",
+    "ingest_cloudwatch",
     "ingest_github",
+    "lint",
     "list_patterns",
     "load_settings",
     "pattern_dict",

@@ -254,5 +254,69 @@ def ingest_github_command(
         typer.echo(_line(line))
 
 
+@ingest_app.command("cloudwatch")
+def ingest_cloudwatch_command(
+    root: RootOption = Path("."),
+    log_group: Annotated[
+        list[str] | None, typer.Option("--log-group", help="Log group, e.g. /aws/lambda/NAME; repeat for more.")
+    ] = None,
+    since: Annotated[str, typer.Option("--since", help="Start: a duration ago (7d, 12h) or a UTC date.")] = "",
+    until: Annotated[str, typer.Option("--until", help="End: a duration ago or a UTC date (default now).")] = "",
+    region: Annotated[str, typer.Option("--region", help="AWS region (default: boto3's chain).")] = "",
+    profile: Annotated[str, typer.Option("--profile", help="Named AWS profile.")] = "",
+    endpoint_url: Annotated[str, typer.Option("--endpoint-url", help="A local endpoint (moto) instead of AWS.")] = "",
+    rebuild_state: RebuildOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch CloudWatch log events and alarms (redacted) into <root>/.runbook-synth/state.sqlite."""
+    _setup_logging(quiet)
+    with _errors():
+        line = library.ingest_cloudwatch(
+            root,
+            log_groups=log_group or (),
+            since=since,
+            until=until,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            now=datetime.now(UTC),
+            rebuild_state=rebuild_state,
+        )
+    if not quiet:
+        typer.echo(_line(line))
+
+
+class LintFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+
+
+@app.command("lint")
+def lint_command(
+    paths: Annotated[list[Path], typer.Argument(help="Runbook files or folders.")],
+    repo_root: Annotated[
+        Path, typer.Option("--repo-root", help="Repository the runbooks refer to (for file references).")
+    ] = Path("."),
+    output_format: Annotated[LintFormat, typer.Option("--format", help="text, json or github.")] = LintFormat.TEXT,
+    fail_on: Annotated[
+        library.Severity, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")
+    ] = library.Severity.ERROR,
+    disable: Annotated[
+        list[str] | None, typer.Option("--disable", help="Rule id or slug to turn off; repeat for more.")
+    ] = None,
+) -> None:
+    """Check runbooks (generated or hand-written) against the quality checklist."""
+    with _errors():
+        report = library.lint(paths, repo_root=repo_root, today=today(), disabled=disable or ())
+    formatter = {
+        LintFormat.TEXT: library.format_text,
+        LintFormat.JSON: library.format_json,
+        LintFormat.GITHUB: library.format_github,
+    }[output_format]
+    typer.echo(printable(formatter(report)), nl=False)
+    raise typer.Exit(library.exit_code(report, fail_on))
+
+
 def main() -> None:
     app()

@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+from rapidfuzz import fuzz
+
 from runbook_synth.align import KeyIndex
 from runbook_synth.cluster import group_by_similarity
 from runbook_synth.models import (
     Alignment,
+    CloudWatchEvidence,
     FailureEvent,
     FailureSource,
     Provenance,
@@ -191,3 +194,44 @@ def attach_if_failed(steps: Sequence[Step], step_of_key: StepsOfKey, entries: Se
 
 def failure_count(selection: Selection, alignment: Alignment) -> int:
     return len(selection.failures) + sum(len(run.episodes) for run in alignment.runs)
+
+
+def with_log_errors(entries: Sequence[EntryWithKeys], evidence: CloudWatchEvidence | None) -> list[EntryWithKeys]:
+    """Error groups from the logs join the entry whose symptom they match, or become entries of their own."""
+    merged = list(entries)
+    if evidence is None:
+        return merged
+    for group in evidence.error_groups:
+        source = Provenance(f"cloudwatch:{group.log_group}")
+        key = error_key(group.sample or group.template)
+        day = group.last_seen[:10]
+        for index, (entry, keys) in enumerate(merged):
+            if any(fuzz.partial_ratio(error_key(symptom), key) >= 85 for symptom in entry.symptoms):
+                merged[index] = (
+                    replace(
+                        entry,
+                        sources=tuple(sorted({*entry.sources, source})),
+                        solution=entry.solution or (group.tail_command,),
+                        last_seen=max(entry.last_seen, day),
+                    ),
+                    keys,
+                )
+                break
+        else:
+            merged.append(
+                (
+                    TroubleshootingEntry(
+                        title=_title_from_error(group.template),
+                        symptoms=(group.template,),
+                        cause="",
+                        solution=(group.tail_command,),
+                        prevention="",
+                        occurrences=group.count,
+                        last_seen=day,
+                        sources=(source,),
+                    ),
+                    set(),
+                )
+            )
+    merged.sort(key=lambda item: (-item[0].occurrences, item[0].title))
+    return merged

@@ -36,7 +36,7 @@ from runbook_synth.output import (
 )
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
-from runbook_synth.sources import stored_observations
+from runbook_synth.sources import cloudwatch_evidence, stored_observations
 from runbook_synth.synthesize import synthesize
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,9 @@ def generate(request: GenerateRequest) -> Generated:
     undo_type = OperationType.DEPLOYMENT if operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
     undo = select(corpus, found, undo_type, scope, settings.scope_threshold) if scope else None
     rollback = RollbackEvidence(undo, align_selection(undo)) if undo and undo.executions else None
+    logs = cloudwatch_evidence(check_root(request.root), scope, request.today)
     skipped = [f"{skip.path} ({skip.reason})" for skip in corpus.skipped]
-    runbook = synthesize(selection, alignment, events, rollback, settings, request.today, skipped)
+    runbook = synthesize(selection, alignment, events, rollback, settings, request.today, skipped, logs)
     text = render(runbook, request.output_format, request.templates_dir)
     filename = runbook_filename(request.today.isoformat(), operation_type, scope, request.output_format)
     return Generated(runbook, text, corpus, filename)

@@ -36,6 +36,10 @@ JSON_FIELD_DOCS: dict[str, str] = {
     "Runbook.pre_checks": "numbers of the check steps before the first change",
     "Runbook.post_checks": "numbers of the check steps after the last change",
     "Runbook.access": "access the steps need (AWS services, GitHub, Doppler)",
+    "Runbook.risk_level": "the `risk_level` setting; empty when not assessed",
+    "Runbook.escalation": "the `escalation` setting",
+    "Runbook.cloudwatch": "CloudWatch evidence (invocations, alarms, rollback_triggers, error_groups, with their "
+    "log group, window and event count), or null when nothing was ingested",
     "Step.number": "1-based position",
     "Step.title": "the notes' own words for the step, else made from the command",
     "Step.commands": "command templates, placeholders in braces",
@@ -131,7 +135,9 @@ def options_table(command: str) -> str:
 
     from runbook_synth.cli import app
 
-    found = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    found: Any = typer.main.get_command(app)
+    for word in command.split():
+        found = found.commands[word]
     rows = ["| option | meaning | default |", "|---|---|---|"]
     for parameter in found.params:
         if parameter.param_type_name != "option" or parameter.name == "help":

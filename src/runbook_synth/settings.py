@@ -47,6 +47,15 @@ class Settings:
     redact_allowlist: tuple[str, ...] = field(
         default=(), metadata={"doc": "Values that look secret but are not; never masked."}
     )
+    risk_level: str = field(
+        default="", metadata={"doc": "Shown as Risk Level (Low, Medium, High, Critical); empty writes a TODO."}
+    )
+    escalation: str = field(
+        default="", metadata={"doc": "The Escalation section: when to escalate, who, what to provide; empty: a TODO."}
+    )
+    lint_disable: tuple[str, ...] = field(
+        default=(), metadata={"doc": "Lint rules (ids or slugs) turned off for `runbook lint`."}
+    )
     scope_threshold: float = field(
         default=0.62, metadata={"doc": "How similar (0-1) an observation must be to a free-text scope."}
     )
@@ -149,7 +158,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigError(f'{source}: {name} must be a table of kind = "regex"')
         return tuple(sorted((str(kind), pattern) for kind, pattern in value.items()))
-    if name == "redact_allowlist":
+    if name in ("redact_allowlist", "lint_disable"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{source}: {name} must be a list of strings")
         return tuple(value)

@@ -8,11 +8,13 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from pathlib import Path
 
+from runbook_synth.errors import ParameterError
 from runbook_synth.ingest.files import check_root
-from runbook_synth.models import Observation
+from runbook_synth.models import CloudWatchEvidence, Observation
 from runbook_synth.output import run_lock
 from runbook_synth.settings import source_table
 from runbook_synth.state import StateStore
@@ -70,3 +72,63 @@ def stored_observations(root: Path) -> tuple[Observation, ...]:
 
     with StateStore.open(root, readonly=True) as store:
         return github.observations_from_store(store)
+
+
+def ingest_cloudwatch(
+    root: Path,
+    *,
+    log_groups: Sequence[str] = (),
+    since: str = "",
+    until: str = "",
+    region: str = "",
+    profile: str = "",
+    endpoint_url: str = "",
+    now: datetime,
+    rebuild_state: bool = False,
+) -> str:
+    """Fetch CloudWatch log events and alarms into the store, incrementally; returns the one-line summary."""
+    from runbook_synth.ingest import cloudwatch
+
+    root = check_root(root)
+    table, where = source_table(root, "cloudwatch")
+    config = cloudwatch.parse_cloudwatch_config(table, where)
+    config = replace(
+        config,
+        region=region or config.region,
+        profile=profile or config.profile,
+        endpoint_url=endpoint_url or config.endpoint_url,
+    )
+    if log_groups:
+        config = replace(config, log_groups=tuple(dict.fromkeys([*config.log_groups, *log_groups])))
+    window = cloudwatch.resolve_window(since or None, until or None, now=now, lookback=config.lookback)
+    logs, alarms = cloudwatch.make_clients(config)
+    with run_lock(root), StateStore.open(root, rebuild=rebuild_state) as store:
+        groups = config.log_groups or cloudwatch.known_log_groups(store, config)
+        if not groups:
+            raise ParameterError("log_groups", "(none)", "name a log group with --log-group or in log_groups")
+        summary = cloudwatch.ingest_cloudwatch(
+            store, logs, alarms, groups, window, region=str(logs.meta.region_name or "")
+        )
+    return (
+        f"CloudWatch: {summary.events_new} new event(s) ({summary.events_seen} seen) from {len(summary.groups)} "
+        f"log group(s), {summary.alarms_new} new alarm(s), window {window.start} to {window.end}"
+    )
+
+
+def cloudwatch_evidence(root: Path, scope: str, today: date) -> CloudWatchEvidence | None:
+    """What the store knows from CloudWatch about a scope, over the configured lookback up to `today`."""
+    store_path = root / ".runbook-synth" / "state.sqlite"
+    if not store_path.exists() or not scope:
+        return None
+    from runbook_synth.ingest import cloudwatch
+
+    table, where = source_table(root, "cloudwatch")
+    config = cloudwatch.parse_cloudwatch_config(table, where)
+    end = datetime.combine(today, time_of_day.max, tzinfo=UTC)
+    window = cloudwatch.resolve_window(None, None, now=end, lookback=config.lookback)
+    with StateStore.open(root, readonly=True) as store:
+        groups = cloudwatch.log_groups_for_scope(scope, cloudwatch.known_log_groups(store, config))
+        if not groups:
+            return None
+        evidence = cloudwatch.cloudwatch_evidence(store, scope, window, log_groups=groups)
+    return evidence if evidence.events or evidence.alarms else None

@@ -17,9 +17,10 @@ from runbook_synth.catalog import (
     MONITORING_COMMAND,
     TOOL_PREREQUISITES,
 )
-from runbook_synth.failures import attach_if_failed, failure_count, troubleshooting
+from runbook_synth.failures import attach_if_failed, failure_count, troubleshooting, with_log_errors
 from runbook_synth.models import (
     Alignment,
+    CloudWatchEvidence,
     FailureEvent,
     Observation,
     RollbackEvidence,
@@ -48,6 +49,7 @@ def synthesize(
     settings: Settings,
     today: date,
     skipped: Sequence[str] = (),
+    logs: CloudWatchEvidence | None = None,
 ) -> Runbook:
     """The runbook for one (type, scope) from its aligned executions and failure events."""
     names = PlaceholderNames()
@@ -55,6 +57,7 @@ def synthesize(
     steps, step_of_key = build_steps(alignment, settings, names)
     entries = troubleshooting(events, alignment, set(step_of_key), names)
     steps = attach_if_failed(steps, step_of_key, entries)
+    entries = with_log_errors(entries, logs)
     warnings: list[str] = []
     trivial = len(steps) <= settings.trivial_steps
     if trivial:
@@ -97,6 +100,9 @@ def synthesize(
         pre_checks=pre_checks,
         post_checks=post_checks,
         access=access_needs(steps),
+        cloudwatch=logs,
+        risk_level=settings.risk_level,
+        escalation=settings.escalation,
     )
 
 

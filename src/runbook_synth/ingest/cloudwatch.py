@@ -38,6 +38,7 @@ from runbook_synth.ingest.lambda_logs import (
     parse_lambda_message,
 )
 from runbook_synth.logtemplates import WILDCARD, mine_templates
+from runbook_synth.models import AlarmSummary, CloudWatchEvidence, ErrorGroup, EvidenceSource, InvocationStats
 from runbook_synth.redact import RedactionRules, redact_text
 from runbook_synth.state import SourceRecord, StateStore
 
@@ -157,91 +158,6 @@ class IngestSummary:
     @property
     def retries(self) -> int:
         return sum(group.retries for group in self.groups)
-
-
-@dataclass(frozen=True)
-class EvidenceSource:
-    """Where a figure comes from, so a reader can check it: the log group, the window, how many events."""
-
-    log_group: str
-    window_start: str
-    window_end: str
-    events: int
-
-
-@dataclass(frozen=True)
-class InvocationStats:
-    """One function's invocations over the window, from its REPORT lines.
-
-    Error invocations are the distinct request ids that timed out or logged at ERROR; lines at ERROR
-    without a request id count once each. ``None`` where the window holds nothing to compute it from.
-    """
-
-    source: EvidenceSource
-    invocations: int
-    duration_median_ms: float | None
-    duration_p90_ms: float | None
-    duration_p99_ms: float | None
-    cold_starts: int
-    init_median_ms: float | None
-    memory_size_mb: int | None  # of the latest invocation (a deploy can change it)
-    max_memory_used_mb: int | None  # the most any invocation at that size used
-    memory_headroom_pct: float | None  # 100 * (size - max used) / size
-    timeouts: int
-    error_invocations: int
-    error_rate_pct: float | None
-
-
-@dataclass(frozen=True)
-class AlarmSummary:
-    """One alarm on a scoped function, as configured, with the condition it pages on in words."""
-
-    name: str
-    log_group: str
-    namespace: str
-    metric: str  # the metric name, or the expression's label for metric-math alarms
-    statistic: str  # "Sum", "Average", "p99", or "" for metric math
-    threshold: float
-    comparison: str  # ">", ">=", "<", "<=", or the API's name for band comparisons
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    period_seconds: int
-    actions: tuple[str, ...]  # alarm action ARNs (SNS topics, ...)
-    state: str  # OK | ALARM | INSUFFICIENT_DATA, at ingest time
-    severity: str  # "critical" | "warning" | "" from the alarm's name and description
-    condition: str  # "Error rate > 5% for 5 minutes"
-    rollback_trigger: bool  # the condition is about errors, throttles or latency going up: a reason to roll back
-
-
-@dataclass(frozen=True)
-class ErrorGroup:
-    """Error or warning lines one statement produced, mined by ``logtemplates``, with a command that shows them."""
-
-    template: str
-    level: str  # "ERROR" | "WARN"
-    count: int
-    first_seen: str  # ISO 8601; "" when unknown (Insights patterns carry no times)
-    last_seen: str
-    sample: str  # one redacted line
-    log_group: str
-    tail_command: str  # aws logs tail <group> --since … --filter-pattern '…'
-    source: EvidenceSource
-
-
-@dataclass(frozen=True)
-class CloudWatchEvidence:
-    """Everything CloudWatch says about a scope over a window, for the Monitoring, Alerts, Rollback,
-    Detect/Triage and Troubleshooting sections."""
-
-    scope: str
-    log_groups: tuple[str, ...]
-    window_start: str
-    window_end: str
-    events: int
-    invocations: tuple[InvocationStats, ...]
-    alarms: tuple[AlarmSummary, ...]
-    rollback_triggers: tuple[str, ...]  # conditions of alarms that support them, nothing invented
-    error_groups: tuple[ErrorGroup, ...]
 
 
 # =========================================================================================================
