@@ -15,11 +15,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from runbook_synth.errors import RunbookSynthError
+from runbook_synth.conformance import conformance, conformance_summary
+from runbook_synth.drift import diff_paths, diff_runbooks, library_drift, render_drift_json, render_drift_markdown
+from runbook_synth.errors import ParameterError, RunbookSynthError
 from runbook_synth.ingest.files import check_root
+from runbook_synth.library import RegenerateReport, regenerate
 from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text, lint_paths
 from runbook_synth.lint_rules import Severity
 from runbook_synth.models import Pattern
+from runbook_synth.output import atomic_write
 from runbook_synth.pipeline import (
     Generated,
     GenerateRequest,
@@ -30,6 +34,7 @@ from runbook_synth.pipeline import (
     render,
     write,
 )
+from runbook_synth.scaffold import check_cli_argument, init_files
 from runbook_synth.settings import Settings, load_settings
 from runbook_synth.sources import ingest_cloudwatch, ingest_github
 
@@ -49,10 +54,18 @@ def pattern_dict(pattern: Pattern) -> dict[str, Any]:
 __all__ = [
     "GenerateRequest",
     "Generated",
+    "ParameterError",
+    "RegenerateReport",
     "RunbookSynthError",
     "Settings",
     "Severity",
+    "atomic_write",
+    "check_cli_argument",
     "check_root",
+    "conformance",
+    "conformance_summary",
+    "diff_paths",
+    "diff_runbooks",
     "exit_code",
     "format_github",
     "format_json",
@@ -62,10 +75,15 @@ __all__ = [
     "ingest",
     "ingest_cloudwatch",
     "ingest_github",
+    "init_files",
+    "library_drift",
     "lint",
     "list_patterns",
     "load_settings",
     "pattern_dict",
+    "regenerate",
     "render",
+    "render_drift_json",
+    "render_drift_markdown",
     "write",
 ]

@@ -136,6 +136,8 @@ def generate_command(
     """Generate a runbook for any operation TYPE and SCOPE."""
     _setup_logging(quiet)
     with _errors():
+        operation_type = library.check_cli_argument(operation_type, "type")
+        scope = library.check_cli_argument(scope, "scope") if scope else scope
         settings = _settings(root, min_runs)
         request = library.GenerateRequest(
             root, operation_type, scope, today(), settings, output_format, templates_dir, strict
@@ -316,6 +318,132 @@ def lint_command(
     }[output_format]
     typer.echo(printable(formatter(report)), nl=False)
     raise typer.Exit(library.exit_code(report, fail_on))
+
+
+@app.command("regenerate")
+def regenerate_command(
+    names: Annotated[list[str] | None, typer.Argument(help="Runbooks to regenerate (e.g. deployment-lambda).")] = None,
+    root: RootOption = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Write a runbook even if it lost most of its steps or sources.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 3 when regeneration would change the library.")
+    ] = False,
+    templates_dir: Annotated[
+        Path | None, typer.Option("--templates-dir", help="Your templates, searched before the packaged ones.")
+    ] = None,
+    strict: StrictOption = False,
+    min_runs: MinRunsOption = None,
+    rebuild_state: RebuildOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Regenerate every ready runbook into <root>/runbooks/ (stable names, JSON twins, index.md)."""
+    _setup_logging(quiet)
+    with _errors(), _progress(quiet) as progress:
+        report = library.regenerate(
+            root,
+            _settings(root, min_runs),
+            today=today(),
+            names=tuple(names or ()),
+            force=force,
+            check=check,
+            templates_dir=templates_dir,
+            strict=strict,
+            rebuild_state=rebuild_state,
+            progress=progress,
+        )
+    if not quiet:
+        typer.echo(_line(report.summary))
+    if check and report.changed:
+        raise typer.Exit(3)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A progress bar on stderr when it is a terminal; nothing in CI, when piped, or with --quiet."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("regenerating", total=None)
+
+        def update(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=printable(name))
+
+        yield update
+
+
+class DiffFormat(enum.StrEnum):
+    MD = "md"
+    JSON = "json"
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[Path | None, typer.Argument(help="A runbook JSON twin, or a folder of them.")] = None,
+    new: Annotated[Path | None, typer.Argument(help="The JSON twin (or folder) to compare it with.")] = None,
+    root: RootOption = Path("."),
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", help="md (for a pull request) or json.")
+    ] = DiffFormat.MD,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the report here instead of stdout.")] = None,
+    templates_dir: Annotated[
+        Path | None, typer.Option("--templates-dir", help="Your templates, searched before the packaged ones.")
+    ] = None,
+    strict: StrictOption = False,
+    min_runs: MinRunsOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """What the current sources would change in the library (or between two JSON twins); exit 3 on drift."""
+    _setup_logging(quiet)
+    with _errors():
+        if (old is None) != (new is None):
+            raise library.ParameterError("new", "(missing)", "give both OLD and NEW, or neither")
+        if old is not None and new is not None:
+            report = library.diff_paths(old, new, today())
+        else:
+            report = library.library_drift(root, _settings(root, min_runs), today(), strict=strict)
+        if output_format == DiffFormat.JSON:
+            text = library.render_drift_json(report)
+        else:
+            text = library.render_drift_markdown(report, templates_dir)
+        if output is not None:
+            library.atomic_write(output, text)
+        else:
+            sys.stdout.write(printable(text))
+    raise typer.Exit(3 if report.has_drift else 0)
+
+
+@app.command("conformance")
+def conformance_command(
+    root: RootOption = Path("."),
+    since: Annotated[str, typer.Option("--since", help="How far back to look, in days (30d).")] = "30d",
+    min_runs: MinRunsOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Does the team still follow its runbooks? Each recent run scored step by step."""
+    _setup_logging(quiet)
+    with _errors():
+        days = since.strip().removesuffix("d")
+        if not days.isdigit():
+            raise library.ParameterError("since", since, "give a number of days, e.g. 30d")
+        report = library.conformance(root, _settings(root, min_runs), today(), since_days=int(days))
+    typer.echo(printable(library.conformance_summary(report)))
+
+
+@app.command("init")
+def init_command(
+    root: RootOption = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
+) -> None:
+    """Write the /runbook slash command, the nightly workflow and a .gitignore entry into the repository."""
+    with _errors():
+        written = library.init_files(library.check_root(root), force)
+    for path, action in written:
+        typer.echo(_line(f"{action} {path}"))
 
 
 def main() -> None:

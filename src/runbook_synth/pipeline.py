@@ -67,9 +67,24 @@ class Generated:
 def generate(request: GenerateRequest) -> Generated:
     """Mine the runbook for (type, scope) under the root and render it; nothing is written."""
     operation_type, scope = _checked(request)
-    settings = request.settings
-    corpus = ingest(request.root, settings, request.strict)
-    found = classifications(corpus)
+    corpus = ingest(request.root, request.settings, request.strict)
+    runbook = mine(corpus, check_root(request.root), operation_type, scope, request.settings, request.today)
+    text = render(runbook, request.output_format, request.templates_dir)
+    filename = runbook_filename(request.today.isoformat(), operation_type, runbook.scope, request.output_format)
+    return Generated(runbook, text, corpus, filename)
+
+
+def mine(
+    corpus: Corpus,
+    root: Path,
+    operation_type: str,
+    scope: str,
+    settings: Settings,
+    today: date,
+    found: dict[str, Classification] | None = None,
+) -> Runbook:
+    """The recipe from an ingested corpus to one runbook: classify → select → align → failures → synthesize."""
+    found = classifications(corpus) if found is None else found
     scope = scope or only_ready_scope(patterns(corpus, found, settings.min_runs), operation_type)
     selection = select(corpus, found, operation_type, scope, settings.scope_threshold)
     require_enough_runs(selection, settings.min_runs)
@@ -78,12 +93,9 @@ def generate(request: GenerateRequest) -> Generated:
     undo_type = OperationType.DEPLOYMENT if operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
     undo = select(corpus, found, undo_type, scope, settings.scope_threshold) if scope else None
     rollback = RollbackEvidence(undo, align_selection(undo)) if undo and undo.executions else None
-    logs = cloudwatch_evidence(check_root(request.root), scope, request.today)
+    logs = cloudwatch_evidence(root, scope, today)
     skipped = [f"{skip.path} ({skip.reason})" for skip in corpus.skipped]
-    runbook = synthesize(selection, alignment, events, rollback, settings, request.today, skipped, logs)
-    text = render(runbook, request.output_format, request.templates_dir)
-    filename = runbook_filename(request.today.isoformat(), operation_type, scope, request.output_format)
-    return Generated(runbook, text, corpus, filename)
+    return synthesize(selection, alignment, events, rollback, settings, today, skipped, logs)
 
 
 def ingest(root: Path, settings: Settings, strict: bool = False) -> Corpus:

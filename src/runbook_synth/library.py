@@ -1,0 +1,566 @@
+"""The runbook library: every ready pattern regenerated into `<root>/runbooks/` under stable names, with a
+JSON twin per runbook (`runbooks/.data/<name>.json`) and an index.
+
+Why twins: comparisons (the downgrade guard, `runbook diff`) must never parse markdown, whose prose a user
+template may rewrite. Why stable names: a nightly job must replace yesterday's runbook, not add a file beside
+it; the generation date lives inside the document. Regeneration is idempotent: a pattern whose sources did
+not change is skipped by its digest (kept in the state store), and a runbook whose content did not change
+keeps its Generated date, so an unchanged library is not rewritten, byte for byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import importlib.metadata
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from runbook_synth.cluster import classifications, patterns, select
+from runbook_synth.errors import RunbookSynthError
+from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root
+from runbook_synth.models import (
+    Classification,
+    Corpus,
+    Observation,
+    OperationType,
+    Pattern,
+    Runbook,
+    Selection,
+)
+from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
+from runbook_synth.pipeline import ingest, mine
+from runbook_synth.render import environment, packaged_templates, render_markdown, to_json_dict
+from runbook_synth.settings import Settings
+from runbook_synth.state import RunbookRecord, StateStore, fingerprint_file
+
+log = logging.getLogger(__name__)
+
+DATA_FOLDER = ".data"
+INDEX_NAME = "index.md"
+INDEX_TEMPLATE = "index.md.j2"
+DIGEST_VERSION = "library-1"
+"""Bump when what a runbook depends on changes shape, so every stored digest is recomputed."""
+
+Progress = Callable[[int, int, str], None]
+"""(patterns done, patterns in all, the one in hand); the CLI draws it on a terminal."""
+
+REVIEW_DAYS = {
+    "daily": 1,
+    "weekly": 7,
+    "fortnightly": 14,
+    "biweekly": 14,
+    "monthly": 31,
+    "quarterly": 92,
+    "half-yearly": 183,
+    "semiannually": 183,
+    "yearly": 366,
+    "annually": 366,
+}
+"""Review frequencies we can turn into a due date (generous: a calendar month is at most 31 days)."""
+
+
+class Outcome(enum.StrEnum):
+    """What regeneration did (or, with check, would do) to one runbook."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+    NOT_READY = "not ready"
+
+    @property
+    def writes(self) -> bool:
+        return self in (Outcome.CREATED, Outcome.UPDATED)
+
+
+@dataclass(frozen=True)
+class RunbookResult:
+    """One pattern's outcome, with the reason when it was refused or not ready."""
+
+    name: str
+    operation_type: str
+    scope: str
+    outcome: Outcome
+    reason: str = ""
+    files: tuple[str, ...] = ()
+    """The files written (or that check would write), relative to the root."""
+
+
+@dataclass(frozen=True)
+class RegenerateReport:
+    results: tuple[RunbookResult, ...]
+    index: Outcome
+    check: bool
+    folder: str
+    """The library folder relative to the root (`runbooks`)."""
+
+    @property
+    def changed(self) -> bool:
+        """True when the library on disk differs (or, with check, would differ) from what the sources give."""
+        return self.index.writes or any(result.outcome.writes for result in self.results)
+
+    def by_outcome(self, outcome: Outcome) -> tuple[RunbookResult, ...]:
+        return tuple(result for result in self.results if result.outcome == outcome)
+
+    @property
+    def summary(self) -> str:
+        """The one line the CLI ends with: written, unchanged, skipped and why."""
+        parts = [f"{len(self.by_outcome(Outcome.UNCHANGED))} unchanged"]
+        for outcome in (Outcome.REFUSED, Outcome.NOT_READY):
+            chosen = self.by_outcome(outcome)
+            if chosen:
+                why = "; ".join(f"{r.name}: {r.reason}" for r in chosen)
+                parts.append(f"{len(chosen)} {outcome} ({why})")
+        if not self.changed:
+            return f"{self.folder}/: up to date, nothing written: " + ", ".join(parts)
+        written = [r.name for r in self.results if r.outcome.writes]
+        verb = "would write" if self.check else "wrote"
+        head = f"{verb} {len(written)}" + (f" ({', '.join(written)})" if written else "")
+        index = f"{INDEX_NAME} {'would be ' if self.check else ''}{self.index}" if self.index.writes else ""
+        return f"{self.folder}/: " + ", ".join([head, *parts, *([index] if index else [])])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything a pattern's regeneration would write, computed before anything is written."""
+
+    result: RunbookResult
+    texts: tuple[tuple[Path, str], ...] = ()
+    twin: dict[str, Any] | None = None
+    record: RunbookRecord | None = None
+
+
+def runbook_name(operation_type: str, scope: str) -> str:
+    """The stable name of a runbook: `<type>-<scope-slug>` (no date; the date lives inside the document)."""
+    type_slug = slug(operation_type)
+    if not type_slug:
+        raise RunbookSynthError(f"operation type {operation_type!r} has no usable name; rename it in the sources")
+    scope_slug = slug(scope)
+    return f"{type_slug}-{scope_slug}" if scope_slug else type_slug
+
+
+def library_folder(root: Path) -> Path:
+    """`<root>/runbooks`, refused when it is a link out of the root or inside a folder read as a source."""
+    return output_folder(root, None, SOURCE_FOLDERS)
+
+
+def twin_path(folder: Path, name: str) -> Path:
+    return folder / DATA_FOLDER / f"{name}.json"
+
+
+def read_twin(path: Path) -> dict[str, Any] | None:
+    """A runbook JSON twin, or None when it is missing or is not one (named in a warning, never a crash)."""
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        log.warning("%s: not a readable runbook twin (%s); it will be regenerated", path, error)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        log.warning("%s: not a runbook twin (no steps list); it will be regenerated", path)
+        return None
+    return data
+
+
+def twin_text(data: Mapping[str, Any]) -> str:
+    """The twin's bytes: the public JSON shape, as `--format json` prints it."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def library_twins(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every readable twin in the library (`<folder>/.data/*.json`), by runbook name."""
+    return twins_in(folder / DATA_FOLDER)
+
+
+def twins_in(data: Path) -> dict[str, dict[str, Any]]:
+    """Every readable runbook JSON file directly in a folder, by file stem."""
+    if not data.is_dir():
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(data.glob("*.json")):
+        twin = read_twin(path)
+        if twin is not None:
+            found[path.stem] = twin
+    return found
+
+
+# --- mining from one corpus -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MinedCorpus:
+    """A corpus ingested once with its classifications, so many patterns are mined without reading again."""
+
+    corpus: Corpus
+    found: dict[str, Classification]
+    patterns: tuple[Pattern, ...]
+    root: Path
+
+
+def mine_corpus(root: Path, settings: Settings, strict: bool = False) -> MinedCorpus:
+    corpus = ingest(root, settings, strict)
+    found = classifications(corpus)
+    return MinedCorpus(corpus, found, patterns(corpus, found, settings.min_runs), check_root(root))
+
+
+def _selections(mined: MinedCorpus, pattern: Pattern, settings: Settings) -> tuple[Selection, Selection | None]:
+    """The pattern's observations and those of the runs that undo it, as `pipeline.generate` selects them."""
+    selection = select(mined.corpus, mined.found, pattern.operation_type, pattern.scope, settings.scope_threshold)
+    undo_type = OperationType.DEPLOYMENT if pattern.operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
+    undo = (
+        select(mined.corpus, mined.found, undo_type, pattern.scope, settings.scope_threshold) if pattern.scope else None
+    )
+    return selection, undo
+
+
+def mine_runbook(mined: MinedCorpus, pattern: Pattern, settings: Settings, today: date) -> Runbook:
+    """The runbook `runbook generate TYPE SCOPE` would mine, from an already ingested corpus: the pipeline's
+    own recipe (`pipeline.mine`), so one ingest serves every pattern."""
+    return mine(mined.corpus, mined.root, pattern.operation_type, pattern.scope, settings, today, mined.found)
+
+
+def _observations(selection: Selection, undo: Selection | None) -> list[Observation]:
+    chosen = [*selection.executions, *selection.failures, *selection.journals, *selection.related_failures]
+    if undo is not None:
+        chosen += [*undo.executions, *undo.failures, *undo.journals, *undo.related_failures]
+    return sorted({obs.path: obs for obs in chosen}.values(), key=lambda obs: obs.path)
+
+
+def sources_digest(
+    root: Path, mined: MinedCorpus, pattern: Pattern, settings: Settings, templates_dir: Path | None
+) -> str:
+    """What a runbook depends on, in one digest: the content of every file (or stored record) it is mined
+    from, what was parsed out of it, the skipped files it warns about, the settings, the templates and the
+    version. Content digests, not mtimes, so a fresh clone in CI gives the same digest."""
+    digest = hashlib.blake2b(digest_size=20)
+
+    def feed(*parts: str) -> None:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+
+    feed(DIGEST_VERSION, _version(), pattern.operation_type, pattern.scope, repr(settings))
+    selection, undo = _selections(mined, pattern, settings)
+    for observation in _observations(selection, undo):
+        path = root / observation.path
+        content = ""
+        if path.is_file() and not path.is_symlink():
+            with contextlib.suppress(RunbookSynthError):
+                content = fingerprint_file(path).digest
+        parsed = hashlib.blake2b(repr(observation).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+        feed(observation.path, content, parsed)
+    for skip in mined.corpus.skipped:
+        feed("skipped", skip.path, skip.reason)
+    for folder in (templates_dir, packaged_templates()):
+        if folder is None or not folder.is_dir():
+            continue
+        for template in sorted(folder.glob("*.j2")):
+            with contextlib.suppress(OSError):
+                feed("template", template.name, hashlib.blake2b(template.read_bytes(), digest_size=20).hexdigest())
+    return digest.hexdigest()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("runbook-synth")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# --- the downgrade guard --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the current runbook has, read from its JSON twin or the store (never from markdown prose)."""
+
+    steps: int
+    sources: frozenset[str]
+    runs: int
+
+
+def baseline(twin: Mapping[str, Any] | None, record: RunbookRecord | None) -> Baseline | None:
+    if twin is not None:
+        sources = [*twin.get("sources", []), *twin.get("rollback", {}).get("sources", [])]
+        return Baseline(len(twin.get("steps", [])), frozenset(str(s) for s in sources), int(twin.get("run_count", 0)))
+    if record is not None:
+        return Baseline(record.step_count, frozenset(record.sources), record.run_count)
+    return None
+
+
+def downgrade(old: Baseline | None, new: Runbook) -> str:
+    """Why the new runbook must not replace the old one ('' when it may): it lost most of its steps or
+    sources, which is what a corrupted or half-deleted set of observations looks like."""
+    if old is None:
+        return ""
+    if old.steps >= 2 and len(new.steps) * 2 < old.steps:
+        return f"would lose {old.steps - len(new.steps)} of its {old.steps} steps; --force replaces it"
+    lost = old.sources - set(_all_sources(new))
+    if old.sources and len(lost) * 2 > len(old.sources):
+        return f"would lose {len(lost)} of its {len(old.sources)} sources; --force replaces it"
+    return ""
+
+
+def _all_sources(runbook: Runbook) -> tuple[str, ...]:
+    return tuple(sorted({*runbook.sources, *runbook.rollback.sources}))
+
+
+# --- regeneration ---------------------------------------------------------------------------------------------------
+
+
+def regenerate(
+    root: Path,
+    settings: Settings,
+    *,
+    today: date,
+    names: Sequence[str] = (),
+    force: bool = False,
+    check: bool = False,
+    templates_dir: Path | None = None,
+    strict: bool = False,
+    rebuild_state: bool = False,
+    progress: Progress | None = None,
+) -> RegenerateReport:
+    """Bring `<root>/runbooks/` up to date with the sources; with check, write nothing and say what would change.
+
+    Every runbook is generated and rendered before the first byte is written, so a failure halfway (a bad
+    template, a corrupt store, a source that strict mode refuses) leaves the previous library as it was.
+    """
+    root = check_root(root)
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise RunbookSynthError(f"--templates-dir {templates_dir}: no such directory; pass a folder of .j2 templates")
+    with run_lock(root):
+        folder = library_folder(root)
+        if not check:
+            remove_stale_temporaries(folder)
+            remove_stale_temporaries(folder / DATA_FOLDER)
+        with _store(root, check, rebuild_state) as store:  # first: a rebuild must precede reading stored records
+            mined = mine_corpus(root, settings, strict)
+            chosen = choose_patterns(mined.patterns, names)
+            plans: list[_Plan] = []
+            for done, pattern in enumerate(chosen):
+                if progress is not None:
+                    progress(done, len(chosen), runbook_name(pattern.operation_type, pattern.scope))
+                plans.append(_plan(root, folder, mined, pattern, settings, today, store, force, templates_dir))
+            if progress is not None:
+                progress(len(chosen), len(chosen), INDEX_NAME)
+            twins = library_twins(folder)
+            twins.update({plan.result.name: plan.twin for plan in plans if plan.twin is not None})
+            index_text = render_index(twins, today, templates_dir)
+            index_path = folder / INDEX_NAME
+            index_outcome = _compare(index_path, index_text)
+            if not check:
+                for plan in plans:
+                    for path, text in plan.texts:
+                        atomic_write(path, text)
+                if index_outcome.writes:
+                    atomic_write(index_path, index_text)
+                records = [plan.record for plan in plans if plan.record is not None]
+                changed = [record for record in records if store.runbook_record(record.name) != record]
+                if changed:
+                    with store.transaction():
+                        for record in changed:
+                            store.set_runbook_record(record)
+    return RegenerateReport(tuple(plan.result for plan in plans), index_outcome, check, _relative(folder, root))
+
+
+@contextlib.contextmanager
+def _store(root: Path, check: bool, rebuild: bool) -> Iterator[StateStore]:
+    """Read-only for check (it must not create or touch a file), writable otherwise."""
+    store = StateStore.open(root, readonly=check and not rebuild, rebuild=rebuild)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def choose_patterns(found: Sequence[Pattern], names: Sequence[str]) -> tuple[Pattern, ...]:
+    """The ready patterns, or those the names pick (a runbook name like `deployment-lambda`, or a type)."""
+    if not names:
+        return tuple(pattern for pattern in found if pattern.enough_runs)
+    by_name = {runbook_name(p.operation_type, p.scope): p for p in found}
+    chosen: dict[str, Pattern] = {}
+    for name in names:
+        wanted = slug(name.removesuffix(".md"))
+        matches = [p for key, p in by_name.items() if key == wanted or slug(p.operation_type) == wanted]
+        if not matches:
+            known = ", ".join(sorted(key for key, p in by_name.items() if p.enough_runs)) or "none"
+            raise RunbookSynthError(
+                f"regenerate {name}: no pattern of that name under the root; ready ones: {known} (see `runbook list`)"
+            )
+        for pattern in matches:
+            chosen[runbook_name(pattern.operation_type, pattern.scope)] = pattern
+    return tuple(chosen[key] for key in sorted(chosen))
+
+
+def _plan(
+    root: Path,
+    folder: Path,
+    mined: MinedCorpus,
+    pattern: Pattern,
+    settings: Settings,
+    today: date,
+    store: StateStore,
+    force: bool,
+    templates_dir: Path | None,
+) -> _Plan:
+    name = runbook_name(pattern.operation_type, pattern.scope)
+    markdown_path, json_path = folder / f"{name}.md", twin_path(folder, name)
+    files = (_relative(markdown_path, root), _relative(json_path, root))
+    if not pattern.enough_runs:
+        reason = f"{pattern.executions} of {pattern.min_runs} runs needed"
+        return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, reason))
+    digest = sources_digest(root, mined, pattern, settings, templates_dir)
+    record = store.runbook_record(name)
+    old_twin = read_twin(json_path)
+    unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
+    if not force and record and record.sources_digest == digest and old_twin is not None and markdown_path.is_file():
+        return _Plan(unchanged, twin=old_twin)
+    runbook = mine_runbook(mined, pattern, settings, today)
+    if old_twin is not None and _same_content(old_twin, to_json_dict(runbook)):
+        runbook = replace(runbook, generated=str(old_twin.get("generated", runbook.generated)))
+    reason = "" if force else downgrade(baseline(old_twin, record), runbook)
+    if reason:
+        refused = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.REFUSED, reason)
+        return _Plan(refused, twin=old_twin)
+    twin = to_json_dict(runbook)
+    texts = ((json_path, twin_text(twin)), (markdown_path, render_markdown(runbook, templates_dir)))
+    outcomes = [_compare(path, text) for path, text in texts]
+    new_record = RunbookRecord(
+        name,
+        pattern.operation_type,
+        pattern.scope,
+        digest,
+        _all_sources(runbook),
+        runbook.run_count,
+        len(runbook.steps),
+        runbook.generated,
+    )
+    if not any(outcome.writes for outcome in outcomes):
+        return _Plan(unchanged, twin=twin, record=new_record)
+    outcome = Outcome.CREATED if Outcome.CREATED in outcomes else Outcome.UPDATED
+    written = tuple(text for text, change in zip(texts, outcomes, strict=True) if change.writes)
+    return _Plan(
+        RunbookResult(name, pattern.operation_type, pattern.scope, outcome, files=files),
+        texts=written,
+        twin=twin,
+        record=new_record,
+    )
+
+
+def _same_content(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Equal but for the generation date: the runbook says the same thing, so it keeps its old date."""
+    return {k: v for k, v in old.items() if k != "generated"} == {k: v for k, v in new.items() if k != "generated"}
+
+
+def _compare(path: Path, text: str) -> Outcome:
+    if path.is_symlink() or not path.is_file():
+        return Outcome.CREATED
+    try:
+        same = path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return Outcome.UPDATED
+    return Outcome.UNCHANGED if same else Outcome.UPDATED
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --- the index ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Review:
+    """When a runbook is due for review, from its last validation and its review frequency."""
+
+    due: date | None
+    stale: bool
+
+    @property
+    def status(self) -> str:
+        if self.due is None:
+            return "unknown"
+        return f"overdue since {self.due.isoformat()}" if self.stale else f"due {self.due.isoformat()}"
+
+
+def review(last_validated: str, frequency: str, today: date) -> Review:
+    """Staleness against the review frequency; the index shows only the due date and whether it passed, so it
+    changes on the day a runbook goes stale, not every day."""
+    days = REVIEW_DAYS.get(frequency.strip().lower())
+    try:
+        validated = date.fromisoformat(last_validated)
+    except (TypeError, ValueError):
+        return Review(None, False)
+    if days is None:
+        return Review(None, False)
+    due = validated + timedelta(days=days)
+    return Review(due, today > due)
+
+
+def index_context(twins: Mapping[str, Mapping[str, Any]], today: date) -> dict[str, Any]:
+    """What index.md.j2 sees: one row per runbook, and the quick reference by scenario."""
+    rows: list[dict[str, Any]] = []
+    scenarios: list[dict[str, Any]] = []
+    for name in sorted(twins):
+        twin = twins[name]
+        state = review(str(twin.get("last_validated", "")), str(twin.get("review_frequency", "")), today)
+        row = {
+            "name": name,
+            "file": f"{name}.md",
+            "operation_type": str(twin.get("operation_type", "")),
+            "scope": str(twin.get("scope", "")) or "all scopes",
+            "run_count": int(twin.get("run_count", 0)),
+            "steps": len(twin.get("steps", [])),
+            "last_validated": str(twin.get("last_validated", "")) or "never",
+            "review_frequency": str(twin.get("review_frequency", "")) or "unset",
+            "review": state.status,
+            "stale": state.stale,
+        }
+        rows.append(row)
+        if row["operation_type"] == OperationType.INCIDENT_RESPONSE and twin.get("scope"):
+            scenarios.append({"scenario": str(twin["scope"]), "runbook": name, "file": row["file"], "where": ""})
+        for number, entry in enumerate(twin.get("troubleshooting", []), start=1):
+            scenarios.append(
+                {
+                    "scenario": " ".join(str(entry.get("title", "")).split()),
+                    "runbook": name,
+                    "file": row["file"],
+                    "where": f"Troubleshooting issue {number}, seen {entry.get('occurrences', 0)}x",
+                }
+            )
+    scenarios.sort(key=lambda item: (item["scenario"].lower(), item["runbook"], item["where"]))
+    return {"runbooks": rows, "scenarios": scenarios, "stale": [row for row in rows if row["stale"]]}
+
+
+def render_index(twins: Mapping[str, Mapping[str, Any]], today: date, templates_dir: Path | None = None) -> str:
+    return render_named(INDEX_TEMPLATE, index_context(twins, today), templates_dir)
+
+
+def render_named(name: str, context: Mapping[str, Any], templates_dir: Path | None = None) -> str:
+    """A packaged (or user-overridden) template other than the runbook's, with one-line errors."""
+    try:
+        return environment(templates_dir).get_template(name).render(**context)
+    except jinja2.TemplateNotFound as error:
+        raise RunbookSynthError(
+            f"template {error.name!r} not found in {templates_dir or packaged_templates()}; reinstall runbook-synth"
+        ) from None
+    except jinja2.TemplateSyntaxError as error:
+        raise RunbookSynthError(
+            f"{error.filename or error.name}:{error.lineno}: template syntax error: {error.message}"
+        ) from None
+    except jinja2.TemplateError as error:
+        raise RunbookSynthError(f"template {name}: {error}; fix or remove your copy of it") from None
