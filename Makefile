@@ -19,6 +19,14 @@ demo: $(STAMP)
 	@echo
 	@echo "----- first screen of the runbook -----"
 	@head -n 40 "$$(ls -1 sample_observations/runbooks/*-deployment-lambda.md | tail -n 1)"
+	@echo
+	@echo "----- the runbook library: regenerate twice (the second writes nothing), then the drift report -----"
+	$(BIN)/runbook regenerate --root sample_observations
+	$(BIN)/runbook regenerate --root sample_observations
+	$(BIN)/runbook diff --root sample_observations || test $$? -eq 3
+	@echo
+	@echo "----- CI runs and CloudWatch, from local stand-ins (no AWS account, no GitHub token) -----"
+	$(BIN)/python scripts/demo_sources.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
@@ -48,4 +56,4 @@ bench-templates: $(STAMP)
 	$(BIN)/python -m benchmarks.templates
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo
