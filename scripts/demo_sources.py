@@ -19,7 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from moto.server import ThreadedMotoServer  # noqa: E402
-
 from tests.support.github_server import TOKEN, GitHubStandIn, load_scenario  # noqa: E402
 from tests.support.moto_cloudwatch import FUNCTIONS, REGION, recent_start_ms, seed_account  # noqa: E402
 
