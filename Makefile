@@ -29,8 +29,8 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo_sources.py
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/cog --check README.md || (echo "README tables are stale: run 'make docs'" && exit 1)
 
 docs: $(STAMP)
@@ -45,7 +45,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 golden: $(STAMP)
-	$(BIN)/pytest tests/test_golden.py --update-golden
+	$(BIN)/pytest tests/test_golden.py tests/test_shapes.py --update-golden
 
 bench: bench-quality bench-templates
 

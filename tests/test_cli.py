@@ -127,9 +127,24 @@ def test_list_shows_patterns(runner: CliRunner, root: Path) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["TYPE", "SCOPE", "EXECUTIONS", "FAILURES", "JOURNALS", "RUNBOOK"]
-    assert lines[1].split() == ["deployment", "lambda", "4", "1", "1", "ready"]
+    assert lines[1].split() == ["deployment", "lambda", "4", "1", "1", "ready", "(7", "steps)"]
+    assert "Read 6 source(s): 4 execution(s) with commands, 1 failure note(s), 1 journal(s)." in lines
     code, out, _ = invoke(runner, "list", "--root", str(root), "--min-runs", "6")
     assert out.splitlines()[1].endswith("needs 2 more run(s)")
+
+
+def test_runs_that_recorded_no_recurring_command_are_not_ready(runner: CliRunner, tmp_path: Path) -> None:
+    for index, command in enumerate(
+        ["terraform apply", "helm upgrade api ./chart", "kubectl rollout restart deploy/api"]
+    ):
+        write_run(
+            tmp_path, Run(f"2026-10-0{index + 1}", "10:00:00", f"api{index}", "deployed the api", [Call(command, "ok")])
+        )
+    code, out, _ = invoke(runner, "list", "--root", str(tmp_path))
+    assert code == 0 and "no recurring command" in out and "ready" not in out
+    code, _, err = invoke(runner, "deployment", "--root", str(tmp_path))
+    assert code == 1 and "3 notes matched deployment" in err and "no command recurs in 2 or more" in err
+    assert not (tmp_path / "runbooks").exists() or not list((tmp_path / "runbooks").glob("*.md"))
 
 
 def test_templates_dir_overrides_by_block(runner: CliRunner, root: Path, tmp_path: Path) -> None:
@@ -230,7 +245,7 @@ def test_list_json_gives_the_same_patterns_as_the_table(runner: CliRunner, root:
     data = json.loads(runner.invoke(app, ["list", "--root", str(root), "--format", "json"]).stdout)
     rows = [(p["operation_type"], p["scope"], p["executions"], p["ready"]) for p in data["patterns"]]
     fields = [re.match(r"^(\S+)\s+(.*?)\s+(\d+)\s+\d+\s+\d+\s+(.*)$", line) for line in table]
-    parsed = [(m.group(1), m.group(2), int(m.group(3)), m.group(4) == "ready") for m in fields if m]
+    parsed = [(m.group(1), m.group(2), int(m.group(3)), m.group(4).startswith("ready")) for m in fields if m]
     assert rows == parsed and rows
 
 

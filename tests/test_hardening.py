@@ -4,6 +4,7 @@ control characters, redaction of joined continuation lines, and a bounded cost f
 from __future__ import annotations
 
 import os
+from datetime import date
 import stat
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from runbook_synth.cli import app
+from runbook_synth.pipeline import GenerateRequest, generate
 from runbook_synth.output import run_lock
 from tests.support.corpus import Call, Run, write_run
 from tests.support.scenarios import deployment_run, write_deployment_history
@@ -145,12 +147,14 @@ def test_control_characters_are_escaped_in_warnings_and_titles(runner: CliRunner
     code, stdout, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
     assert code == 0
     assert "\x1b" not in err and "\\x1b[31mred" in err
-    code, stdout, _ = invoke(
+    code, stdout, err = invoke(
         runner, "generate", "deployment", "lambda\n# Injected\u202e", "--root", str(root), "--stdout"
     )
-    title = stdout.splitlines()[0]
-    assert code == 0 and "\n# Injected" not in stdout and "\u202e" not in stdout
-    assert title.startswith("# Runbook: Deployment - lambda")
+    assert code == 1 and err.startswith("Error: scope") and "\n# Injected" not in err
+    generated = generate(GenerateRequest(root, "deployment", "lambda\n# Injected\u202e", date(2026, 11, 23)))
+    title = generated.text.splitlines()[0]
+    assert "\n# Injected" not in generated.text and "\u202e" not in generated.text
+    assert title.startswith("# Runbook: Deployment - lambda # Injected")
 
 
 def test_secret_on_a_continuation_line_is_redacted_after_joining(runner: CliRunner, root: Path) -> None:

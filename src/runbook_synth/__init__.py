@@ -22,7 +22,7 @@ from runbook_synth.ingest.files import check_root
 from runbook_synth.library import RegenerateReport, regenerate
 from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text, lint_paths
 from runbook_synth.lint_rules import Severity
-from runbook_synth.models import Pattern
+from runbook_synth.models import Pattern, SourceAccount
 from runbook_synth.output import atomic_write
 from runbook_synth.pipeline import (
     Generated,
@@ -46,9 +46,32 @@ def lint(paths: Sequence[Path], *, repo_root: Path, today: date, disabled: Seque
     return lint_paths(paths, repo_root=repo_root, today=today, disabled=disabled_rules)
 
 
+def account_lines(account: SourceAccount) -> list[str]:
+    """The short account `runbook list` ends with: what was read, and what contributed nothing, by reason."""
+    lines = [
+        f"Read {account.read} source(s): {account.executions} execution(s) with commands, "
+        f"{account.failures} failure note(s), {account.journals} journal(s)"
+        + (f"; {account.skipped} skipped (see the warnings)" if account.skipped else "")
+        + "."
+    ]
+    if account.without_commands:
+        lines.append(f"{len(account.without_commands)} note(s) had no commands, e.g. {account.without_commands[0]}")
+    if account.unmatched:
+        lines.append(
+            f"{len(account.unmatched)} journal(s) and failure note(s) matched no pattern with runs, "
+            f"e.g. {account.unmatched[0]}"
+        )
+    for folder, count in account.unread_folders:
+        lines.append(
+            f"{folder}/ holds {count} markdown file(s) that are not read; add it to `sources` in "
+            f'[tool.runbook-synth] (sources = [".claude/observations", ".claude/journals", "{folder}"])'
+        )
+    return lines
+
+
 def pattern_dict(pattern: Pattern) -> dict[str, Any]:
     """A pattern as `runbook list --format json` shows it (same facts as the table)."""
-    return {**asdict(pattern), "ready": pattern.enough_runs}
+    return {**asdict(pattern), "ready": pattern.ready}
 
 
 __all__ = [
@@ -59,6 +82,7 @@ __all__ = [
     "RunbookSynthError",
     "Settings",
     "Severity",
+    "account_lines",
     "atomic_write",
     "check_cli_argument",
     "check_root",

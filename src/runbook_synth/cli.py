@@ -6,6 +6,7 @@ the generation options are declared once (on `generate`) and shared by the five 
 """
 
 import contextlib
+import dataclasses
 import enum
 import inspect
 import json
@@ -21,7 +22,7 @@ import typer
 
 import runbook_synth as library
 from runbook_synth.errors import ParameterError, RunbookSynthError
-from runbook_synth.models import OperationType, OutputFormat
+from runbook_synth.models import OperationType, OutputFormat, Shape
 from runbook_synth.render import printable
 
 app = typer.Typer(
@@ -37,7 +38,13 @@ class ListFormat(enum.StrEnum):
     JSON = "json"
 
 
-FLAGS = {"root": "--root", "templates_dir": "--templates-dir", "out": "--out", "min_runs": "--min-runs"}
+FLAGS = {
+    "shape": "--template",
+    "root": "--root",
+    "templates_dir": "--templates-dir",
+    "out": "--out",
+    "min_runs": "--min-runs",
+}
 """Library parameter names → the flags that set them, for error messages."""
 
 RootOption = Annotated[
@@ -132,6 +139,9 @@ def generate_command(
     redaction_report: Annotated[
         bool, typer.Option("--redaction-report", help="List what was masked (file, line, kind; never the value).")
     ] = False,
+    shape: Annotated[
+        Shape, typer.Option("--template", help="The markdown shape: runbook, run-entry (RUN-XXX) or service.")
+    ] = Shape.RUNBOOK,
 ) -> None:
     """Generate a runbook for any operation TYPE and SCOPE."""
     _setup_logging(quiet)
@@ -140,7 +150,7 @@ def generate_command(
         scope = library.check_cli_argument(scope, "scope") if scope else scope
         settings = _settings(root, min_runs)
         request = library.GenerateRequest(
-            root, operation_type, scope, today(), settings, output_format, templates_dir, strict
+            root, operation_type, scope, today(), settings, output_format, templates_dir, strict, shape
         )
         if stdout:
             generated = library.generate(request)
@@ -198,15 +208,21 @@ def list_command(
     """Every (type, scope) pattern found, with its counts and whether it has enough runs."""
     _setup_logging(quiet)
     with _errors():
-        found, corpus = library.list_patterns(root, _settings(root, min_runs), strict)
+        found, corpus, account = library.list_patterns(root, _settings(root, min_runs), strict, today())
     if output_format == ListFormat.JSON:
         rows = [library.pattern_dict(pattern) for pattern in found]
-        typer.echo(json.dumps({"patterns": rows, "skipped": len(corpus.skipped)}, indent=2))
+        document = {"patterns": rows, "skipped": len(corpus.skipped), "account": dataclasses.asdict(account)}
+        typer.echo(printable(json.dumps(document, indent=2)))
         return
     header = f"{'TYPE':<20} {'SCOPE':<28} {'EXECUTIONS':>10} {'FAILURES':>8} {'JOURNALS':>8}  RUNBOOK"
     typer.echo(header)
     for pattern in found:
-        verdict = "ready" if pattern.enough_runs else f"needs {pattern.min_runs - pattern.executions} more run(s)"
+        if pattern.ready:
+            verdict = f"ready ({pattern.steps} steps)"
+        elif pattern.enough_runs:
+            verdict = "no recurring command"
+        else:
+            verdict = f"needs {pattern.min_runs - pattern.executions} more run(s)"
         typer.echo(
             _line(
                 f"{pattern.operation_type:<20} {pattern.scope:<28} {pattern.executions:>10} "
@@ -214,9 +230,9 @@ def list_command(
             )
         )
     if not found:
-        typer.echo("(no patterns: no observations found under .claude/observations or .claude/journals)")
-    if corpus.skipped and not quiet:
-        typer.echo(f"{len(corpus.skipped)} file(s) skipped (see warnings above)", err=True)
+        typer.echo("(no patterns: no recorded execution with commands was found)")
+    for line in library.account_lines(account):
+        typer.echo(_line(line))
 
 
 ingest_app = typer.Typer(help="Fetch a source (GitHub Actions, CloudWatch) into the local state store.")

@@ -60,6 +60,7 @@ def select(
     failures: list[Observation] = []
     journals: list[Observation] = []
     related: list[Observation] = []
+    write_ups: list[Observation] = []
     others: Counter[str] = Counter()
     for observation in corpus.observations:
         classification = found[observation.path]
@@ -81,12 +82,16 @@ def select(
             continue
         if observation.kind == SourceKind.FAILURE:
             failures.append(observation)
+            if operation_type == OperationType.INCIDENT_RESPONSE and observation.commands:
+                write_ups.append(observation)
         elif observation.is_execution:
             executions.append(observation)
+    # With no execution notes at all, incident write-ups that recorded their detection, triage and mitigation
+    # commands are the runs (the /runbook spec mines incident runbooks from failures, journals and alarms).
     return Selection(
         operation_type,
         scope,
-        tuple(executions),
+        tuple(executions or write_ups),
         tuple(failures),
         tuple(journals),
         tuple(sorted(others.items())),

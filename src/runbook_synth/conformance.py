@@ -168,7 +168,7 @@ def conformance(
     """Every runbook of the library scored against its executions of the last `since_days` days."""
     if since_days < 1:
         raise RunbookSynthError(f"--since {since_days}d: must be at least 1 day; e.g. --since 30d")
-    twins = library_twins(library_folder(root))
+    twins = library_twins(library_folder(root, settings.sources))
     if names:
         twins = {name: twin for name, twin in twins.items() if name in names}
     if not twins:

@@ -399,7 +399,7 @@ def library_drift(
     strict: bool = False,
 ) -> DriftReport:
     """What the current sources would generate, against the library's JSON twins on disk; nothing is written."""
-    folder = library_folder(root)
+    folder = library_folder(root, settings.sources)
     on_disk = library_twins(folder)
     mined = mine_corpus(root, settings, strict)
     chosen = choose_patterns(mined.patterns, names)

@@ -20,6 +20,10 @@ class NotEnoughRunsError(RunbookSynthError):
     """Fewer recorded executions than a pattern needs: there is nothing to mine yet."""
 
 
+class EmptyRunbookError(RunbookSynthError):
+    """Runs were found, but no command recurs in enough of them to make a step: nothing to write."""
+
+
 class UnsafePathError(RunbookSynthError):
     """A user-given name or path would escape the folder it must stay in."""
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import jinja2
 
-from runbook_synth.cluster import classifications, patterns, select
-from runbook_synth.errors import RunbookSynthError
-from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root
+from runbook_synth.cluster import classifications, select
+from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
+from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, source_folders
 from runbook_synth.models import (
     Classification,
     Corpus,
@@ -37,7 +37,7 @@ from runbook_synth.models import (
     Selection,
 )
 from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
-from runbook_synth.pipeline import ingest, mine
+from runbook_synth.pipeline import ingest, mine, survey
 from runbook_synth.render import environment, packaged_templates, render_markdown, to_json_dict
 from runbook_synth.settings import Settings
 from runbook_synth.state import RunbookRecord, StateStore, fingerprint_file
@@ -148,9 +148,9 @@ def runbook_name(operation_type: str, scope: str) -> str:
     return f"{type_slug}-{scope_slug}" if scope_slug else type_slug
 
 
-def library_folder(root: Path) -> Path:
+def library_folder(root: Path, sources: tuple[str, ...] = SOURCE_FOLDERS) -> Path:
     """`<root>/runbooks`, refused when it is a link out of the root or inside a folder read as a source."""
-    return output_folder(root, None, SOURCE_FOLDERS)
+    return output_folder(root, None, source_folders(root, sources))
 
 
 def twin_path(folder: Path, name: str) -> Path:
@@ -210,7 +210,8 @@ class MinedCorpus:
 def mine_corpus(root: Path, settings: Settings, strict: bool = False) -> MinedCorpus:
     corpus = ingest(root, settings, strict)
     found = classifications(corpus)
-    return MinedCorpus(corpus, found, patterns(corpus, found, settings.min_runs), check_root(root))
+    counted = survey(corpus, check_root(root), settings, date.min, found, mine_steps=False)
+    return MinedCorpus(corpus, found, counted, check_root(root))
 
 
 def _selections(mined: MinedCorpus, pattern: Pattern, settings: Settings) -> tuple[Selection, Selection | None]:
@@ -340,7 +341,7 @@ def regenerate(
     if templates_dir is not None and not templates_dir.is_dir():
         raise RunbookSynthError(f"--templates-dir {templates_dir}: no such directory; pass a folder of .j2 templates")
     with run_lock(root):
-        folder = library_folder(root)
+        folder = library_folder(root, settings.sources)
         if not check:
             remove_stale_temporaries(folder)
             remove_stale_temporaries(folder / DATA_FOLDER)
@@ -426,7 +427,10 @@ def _plan(
     unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
     if not force and record and record.sources_digest == digest and old_twin is not None and markdown_path.is_file():
         return _Plan(unchanged, twin=old_twin)
-    runbook = mine_runbook(mined, pattern, settings, today)
+    try:
+        runbook = mine_runbook(mined, pattern, settings, today)
+    except EmptyRunbookError as error:
+        return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, str(error)))
     if old_twin is not None and _same_content(old_twin, to_json_dict(runbook)):
         runbook = replace(runbook, generated=str(old_twin.get("generated", runbook.generated)))
     reason = "" if force else downgrade(baseline(old_twin, record), runbook)

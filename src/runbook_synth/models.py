@@ -91,6 +91,14 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
 
 
+class Shape(enum.StrEnum):
+    """The markdown shapes a runbook renders in, each a template of its own (`<shape>.md.j2`)."""
+
+    RUNBOOK = "runbook"
+    RUN_ENTRY = "run-entry"
+    SERVICE = "service"
+
+
 @dataclass(frozen=True, order=True)
 class Provenance:
     """A place in a source: path relative to the root (POSIX separators) and 1-based line (0: whole file)."""
@@ -213,10 +221,34 @@ class Pattern:
     failures: int
     journals: int
     min_runs: int
+    steps: int | None = None
+    """Steps of the runbook mined from it; None when it was not mined (too few runs)."""
 
     @property
     def enough_runs(self) -> bool:
         return self.executions >= self.min_runs
+
+    @property
+    def ready(self) -> bool:
+        """A runbook can be generated: enough runs, and mining them gave at least one step."""
+        return self.enough_runs and self.steps != 0
+
+
+@dataclass(frozen=True)
+class SourceAccount:
+    """What was read and what contributed nothing, by reason: so a silent corpus says why."""
+
+    read: int
+    executions: int
+    failures: int
+    journals: int
+    without_commands: tuple[str, ...]
+    """Execution notes and loose notes that recorded no command."""
+    unmatched: tuple[str, ...]
+    """Journals and failure notes whose type and scope match no pattern with runs."""
+    skipped: int
+    unread_folders: tuple[tuple[str, int], ...]
+    """`.claude/` folders of markdown that the `sources` setting does not read, with their file counts."""
 
 
 @dataclass(frozen=True)

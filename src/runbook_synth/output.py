@@ -9,7 +9,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from runbook_synth.errors import LockedError, RunbookSynthError, UnsafePathError
@@ -130,7 +130,7 @@ def run_lock(root: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
-def output_folder(root: Path, out: Path | None, read_folders: tuple[str, ...]) -> Path:
+def output_folder(root: Path, out: Path | None, read_folders: Sequence[Path]) -> Path:
     """Where runbooks go: `<root>/runbooks` by default, which must stay inside the root (a symlinked
     `runbooks/` pointing elsewhere is refused); an explicit `--out` may be anywhere, but never inside a
     folder that is read as a source (the next run would ingest its own runbook)."""
@@ -142,10 +142,11 @@ def output_folder(root: Path, out: Path | None, read_folders: tuple[str, ...]) -
             "(remove the link, or pass --out explicitly)"
         )
     for folder in read_folders:
-        source = (resolved_root / folder).resolve()
+        source = folder.resolve()
         if target == source or target.is_relative_to(source):
             raise UnsafePathError(
-                f"--out {target}: inside {folder}, which is read as a source; the next run would mine its own "
+                f"--out {target}: inside {folder.relative_to(root) if folder.is_relative_to(root) else folder}, "
+                "which is read as a source; the next run would mine its own "
                 "runbook. Choose another folder"
             )
     return target

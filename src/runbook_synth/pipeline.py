@@ -12,9 +12,9 @@ from pathlib import Path
 from runbook_synth.align import align_selection
 from runbook_synth.classify import resolve_type
 from runbook_synth.cluster import classifications, only_ready_scope, patterns, require_enough_runs, select
-from runbook_synth.errors import ParameterError, RunbookSynthError
+from runbook_synth.errors import EmptyRunbookError, ParameterError, RunbookSynthError
 from runbook_synth.failures import failure_events
-from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root
+from runbook_synth.ingest.files import check_root, source_folders, unread_markdown_folders
 from runbook_synth.ingest.local import load_corpus
 from runbook_synth.models import (
     Classification,
@@ -24,6 +24,10 @@ from runbook_synth.models import (
     Pattern,
     RollbackEvidence,
     Runbook,
+    Selection,
+    Shape,
+    SourceAccount,
+    SourceKind,
 )
 from runbook_synth.output import (
     atomic_write,
@@ -54,6 +58,7 @@ class GenerateRequest:
     output_format: OutputFormat = OutputFormat.MD
     templates_dir: Path | None = None
     strict: bool = False
+    shape: Shape = Shape.RUNBOOK
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def generate(request: GenerateRequest) -> Generated:
     operation_type, scope = _checked(request)
     corpus = ingest(request.root, request.settings, request.strict)
     runbook = mine(corpus, check_root(request.root), operation_type, scope, request.settings, request.today)
-    text = render(runbook, request.output_format, request.templates_dir)
+    text = render(runbook, request.output_format, request.templates_dir, request.shape)
     filename = runbook_filename(request.today.isoformat(), operation_type, runbook.scope, request.output_format)
     return Generated(runbook, text, corpus, filename)
 
@@ -95,7 +100,52 @@ def mine(
     rollback = RollbackEvidence(undo, align_selection(undo)) if undo and undo.executions else None
     logs = cloudwatch_evidence(root, scope, today)
     skipped = [f"{skip.path} ({skip.reason})" for skip in corpus.skipped]
-    return synthesize(selection, alignment, events, rollback, settings, today, skipped, logs)
+    runbook = synthesize(selection, alignment, events, rollback, settings, today, skipped, logs)
+    if not runbook.steps:
+        raise EmptyRunbookError(empty_reason(selection, settings))
+    return runbook
+
+
+def empty_reason(selection: Selection, settings: Settings) -> str:
+    """Why runs gave no step, naming what was found: nothing empty passes as success."""
+    count = len(selection.executions)
+    files = ", ".join(obs.path for obs in selection.executions[:3]) + (" ..." if count > 3 else "")
+    with_commands = sum(1 for obs in selection.executions if obs.commands)
+    return (
+        f"{count} notes matched {selection.operation_type} {selection.scope}".rstrip()
+        + f" ({files}); {with_commands} recorded commands, but no command recurs in {settings.min_step_runs} or more "
+        "of them, so there is no step to write. Record the procedure's commands in more runs (console or bash blocks)"
+    )
+
+
+def survey(
+    corpus: Corpus,
+    root: Path,
+    settings: Settings,
+    today: date,
+    found: dict[str, Classification] | None = None,
+    mine_steps: bool = True,
+) -> tuple[Pattern, ...]:
+    """Every (type, scope) pattern, counted by the same selection `generate` mines, and mined when it has enough
+    runs, so `list`, `generate` and `regenerate` agree on the run counts and on what is ready."""
+    found = classifications(corpus) if found is None else found
+    surveyed: list[Pattern] = []
+    for pattern in patterns(corpus, found, settings.min_runs):
+        selection = select(corpus, found, pattern.operation_type, pattern.scope, settings.scope_threshold)
+        counted = replace(
+            pattern,
+            executions=len(selection.executions),
+            failures=len(selection.failures),
+            journals=len(selection.journals),
+        )
+        if mine_steps and counted.enough_runs:
+            try:
+                steps = len(mine(corpus, root, pattern.operation_type, pattern.scope, settings, today, found).steps)
+            except RunbookSynthError:
+                steps = 0
+            counted = replace(counted, steps=steps)
+        surveyed.append(counted)
+    return tuple(surveyed)
 
 
 def ingest(root: Path, settings: Settings, strict: bool = False) -> Corpus:
@@ -110,10 +160,14 @@ def ingest(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     return replace(corpus, observations=merged)
 
 
-def render(runbook: Runbook, output_format: OutputFormat, templates_dir: Path | None = None) -> str:
+def render(
+    runbook: Runbook, output_format: OutputFormat, templates_dir: Path | None = None, shape: Shape = Shape.RUNBOOK
+) -> str:
     if output_format == OutputFormat.JSON:
+        if shape != Shape.RUNBOOK:
+            raise ParameterError("shape", shape.value, "is a markdown shape; JSON has one shape (drop --format json)")
         return render_json(runbook)
-    return render_markdown(runbook, templates_dir)
+    return render_markdown(runbook, templates_dir, name=f"{shape.value}.md.j2")
 
 
 def _checked(request: GenerateRequest) -> tuple[str, str]:
@@ -132,7 +186,7 @@ def generate_and_write(
     """The whole writing run under the root's lock, taken before any source is read."""
     root = check_root(request.root)
     with run_lock(root):
-        out_dir = output_folder(root, out, SOURCE_FOLDERS)
+        out_dir = output_folder(root, out, source_folders(root, request.settings.sources))
         remove_stale_temporaries(out_dir)
         generated = generate(request)
         return generated, write(generated, out_dir, force)
@@ -146,8 +200,35 @@ def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
     return target
 
 
-def list_patterns(root: Path, settings: Settings, strict: bool = False) -> tuple[tuple[Pattern, ...], Corpus]:
-    """Every (type, scope) pattern under the root, with the corpus it was found in."""
+def list_patterns(
+    root: Path, settings: Settings, strict: bool = False, today: date | None = None
+) -> tuple[tuple[Pattern, ...], Corpus, SourceAccount]:
+    """Every (type, scope) pattern under the root, surveyed, with the corpus and an account of what was read."""
     corpus = ingest(root, settings, strict)
-    found: dict[str, Classification] = classifications(corpus)
-    return patterns(corpus, found, settings.min_runs), corpus
+    checked = check_root(root)
+    found = classifications(corpus)
+    surveyed = survey(corpus, checked, settings, today or date.today(), found)
+    return surveyed, corpus, account(corpus, surveyed, found, settings, checked)
+
+
+def account(
+    corpus: Corpus, surveyed: tuple[Pattern, ...], found: dict[str, Classification], settings: Settings, root: Path
+) -> SourceAccount:
+    """What was read, and what contributed nothing, by reason."""
+    observations = corpus.observations
+    with_runs = {(p.operation_type, p.scope) for p in surveyed if p.executions}
+    lessons = [obs for obs in observations if obs.kind in (SourceKind.JOURNAL, SourceKind.FAILURE)]
+    return SourceAccount(
+        read=len(observations),
+        executions=sum(1 for obs in observations if obs.is_execution),
+        failures=sum(1 for obs in observations if obs.kind == SourceKind.FAILURE),
+        journals=sum(1 for obs in observations if obs.kind == SourceKind.JOURNAL),
+        without_commands=tuple(
+            obs.path for obs in observations if obs.kind in (SourceKind.EXECUTION, SourceKind.NOTE) and not obs.commands
+        ),
+        unmatched=tuple(
+            obs.path for obs in lessons if (found[obs.path].operation_type, found[obs.path].scope) not in with_runs
+        ),
+        skipped=len(corpus.skipped),
+        unread_folders=tuple(unread_markdown_folders(root, settings.sources)),
+    )

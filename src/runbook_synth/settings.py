@@ -16,6 +16,13 @@ from runbook_synth.errors import ConfigError
 
 @dataclass(frozen=True)
 class Settings:
+    sources: tuple[str, ...] = field(
+        default=(".claude/observations", ".claude/journals"),
+        metadata={
+            "doc": "Folders read as sources, relative to the root (`*` globs allowed); `journals` in a path "
+            "reads it as a journal."
+        },
+    )
     min_runs: int = field(default=2, metadata={"doc": "Fewest matching executions that make a pattern."})
     required_support: float = field(
         default=0.8, metadata={"doc": "A step seen in at least this share of runs is required."}
@@ -158,7 +165,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigError(f'{source}: {name} must be a table of kind = "regex"')
         return tuple(sorted((str(kind), pattern) for kind, pattern in value.items()))
-    if name in ("redact_allowlist", "lint_disable"):
+    if name in ("redact_allowlist", "lint_disable", "sources"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{source}: {name} must be a list of strings")
         return tuple(value)

@@ -57,14 +57,44 @@ def check_root(root: Path) -> Path:
     return root.resolve()
 
 
-def discover(root: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+def source_folders(root: Path, patterns: tuple[str, ...] = SOURCE_FOLDERS) -> list[Path]:
+    """The folders the `sources` setting names (relative to the root; `*` globs allowed), inside the root."""
+    folders: list[Path] = []
+    for pattern in patterns:
+        candidates = sorted(root.glob(pattern)) if any(c in pattern for c in "*?[") else [root / pattern]
+        for candidate in candidates:
+            if candidate.is_dir() and not candidate.is_symlink() and candidate.resolve().is_relative_to(root):
+                folders.append(candidate)
+    return folders
+
+
+def unread_markdown_folders(root: Path, patterns: tuple[str, ...]) -> list[tuple[str, int]]:
+    """`.claude/` folders full of markdown that the `sources` setting does not read, with their file counts."""
+    claude = root / ".claude"
+    if not claude.is_dir():
+        return []
+    read = [folder.resolve() for folder in source_folders(root, patterns)]
+    unread: list[tuple[str, int]] = []
+    for child in sorted(claude.iterdir()):
+        if not child.is_dir() or child.is_symlink() or child.name == "commands":
+            continue
+        resolved = child.resolve()
+        if any(
+            resolved == folder or resolved.is_relative_to(folder) or folder.is_relative_to(resolved) for folder in read
+        ):
+            continue
+        count = sum(1 for path in child.rglob("*") if path.suffix.lower() in MARKDOWN_SUFFIXES and path.is_file())
+        if count:
+            unread.append((_relative(child, root), count))
+    return unread
+
+
+def discover(root: Path, patterns: tuple[str, ...] = SOURCE_FOLDERS) -> tuple[list[SourceFile], list[tuple[str, str]]]:
     """Markdown sources under the root's source folders, sorted; plus (path, reason) for each refusal."""
     found: list[SourceFile] = []
     refused: list[tuple[str, str]] = []
-    for folder in SOURCE_FOLDERS:
-        base = root / folder
-        if not base.is_dir():
-            continue
+    seen: set[str] = set()
+    for base in source_folders(root, patterns):
         for current, dirnames, filenames in os.walk(base, followlinks=False):
             current_path = Path(current)
             for dirname in sorted(dirnames):
@@ -95,7 +125,9 @@ def discover(root: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
                 if not regular:
                     refused.append((relative, "not a regular file"))
                     continue
-                found.append(SourceFile(full, relative))
+                if relative not in seen:
+                    seen.add(relative)
+                    found.append(SourceFile(full, relative))
     found.sort(key=lambda source: source.relative)
     return found, refused
 

@@ -6,22 +6,11 @@ from __future__ import annotations
 import re
 
 from runbook_synth.ingest import markdown
+from runbook_synth.ingest.headings import Meaning, find_meaning
 from runbook_synth.models import FailureDetail
-from runbook_synth.shell import KNOWN_TOOLS, program_of, split_block
+from runbook_synth.shell import KNOWN_TOOLS, is_shell_block, program_of, split_block
 
-_SHELLISH = {"", "bash", "sh", "shell", "console", "zsh", "shell-session", "terminal"}
 ERROR_HEADINGS = ("Error Messages", "Error Message", "Errors", "Error")
-SYMPTOM_HEADINGS = (
-    "Symptoms Observed",
-    "Symptoms",
-    "Symptom",
-    "What happened",
-    "What went wrong",
-    "Problem",
-)
-CAUSE_HEADINGS = ("Root Cause", "Cause", "Identified cause", "Why")
-FIX_HEADINGS = ("Solution", "Fix", "Resolution", "Workaround", "What fixed it", "Remediation", "Mitigation")
-PREVENTION_HEADINGS = ("Prevention", "Lessons", "Lessons learned", "Lesson", "Follow-up")
 ATTEMPT_HEADINGS = ("Input State", "What was attempted", "Command")
 
 
@@ -33,7 +22,7 @@ def failure_detail(all_sections: list[markdown.Section]) -> FailureDetail:
         text, line = markdown.section_with_children_text(error_section, all_sections)
         errors = _code_blocks(text, line)
     symptoms = ""
-    section = markdown.find_section(all_sections, *SYMPTOM_HEADINGS) or error_section
+    section = find_meaning(all_sections, Meaning.SYMPTOMS) or error_section
     if section is not None:
         text, line = markdown.section_with_children_text(section, all_sections)
         symptoms = markdown.prose(text)
@@ -44,9 +33,9 @@ def failure_detail(all_sections: list[markdown.Section]) -> FailureDetail:
         error_messages=tuple(errors[:10]),
         symptoms=symptoms[:4000],
         failed_command=_failed_command(all_sections),
-        root_cause=section_prose(all_sections, *CAUSE_HEADINGS),
+        root_cause=section_prose(all_sections, Meaning.ROOT_CAUSE),
         fix_commands=fix_commands(all_sections),
-        prevention=section_prose(all_sections, *PREVENTION_HEADINGS),
+        prevention=section_prose(all_sections, Meaning.PREVENTION),
     )
 
 
@@ -68,9 +57,9 @@ def _failed_command(all_sections: list[markdown.Section]) -> str:
     return ""
 
 
-def section_prose(all_sections: list[markdown.Section], *names: str) -> str:
+def section_prose(all_sections: list[markdown.Section], meaning: Meaning) -> str:
     """A section's prose as one line of `;`-joined items, labels and template leftovers removed."""
-    section = markdown.find_section(all_sections, *names)
+    section = find_meaning(all_sections, meaning)
     if section is None:
         return ""
     text, _ = markdown.section_with_children_text(section, all_sections)
@@ -98,13 +87,13 @@ def section_prose(all_sections: list[markdown.Section], *names: str) -> str:
 
 def fix_commands(all_sections: list[markdown.Section]) -> tuple[str, ...]:
     """Shell commands of the fix section's code blocks (code that is not shell is left out)."""
-    section = markdown.find_section(all_sections, *FIX_HEADINGS)
+    section = find_meaning(all_sections, Meaning.FIX)
     if section is None:
         return ()
     text, line = markdown.section_with_children_text(section, all_sections)
     commands: list[str] = []
     for block in markdown.blocks(text, line):
-        if block.language not in _SHELLISH:
+        if not is_shell_block(block.language, block.text):
             continue
         for command in split_block(block.text):
             if program_of(command.command) in KNOWN_TOOLS or command.command.startswith("export "):

@@ -36,7 +36,7 @@ def parse_source(relative: str, text: str, strict: bool = False) -> Observation:
 def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     """Every source under `root`, redacted and parsed; skips are named, never silent."""
     rules = redaction_rules(settings)
-    discovered, refused = discover(root)
+    discovered, refused = discover(root, settings.sources)
     # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
     sources = [SourceFile(source.path, redact_path(source.relative, rules)) for source in discovered]
     skipped = [SkippedSource(redact_path(path, rules), reason) for path, reason in refused]

@@ -14,11 +14,10 @@ from runbook_synth.ingest import markdown
 from runbook_synth.ingest.files import FrontmatterDocument, date_from, scalar, tag_list
 from runbook_synth.ingest.lessons import failure_detail
 from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind
-from runbook_synth.shell import looks_like_command, split_block
+from runbook_synth.shell import is_console_language, is_shell_block, is_shell_language, looks_like_command, split_block
 
 _TOOL_HEADING = re.compile(r"^(?P<tool>[\w .:/-]{1,60}?)\s+[-–—]\s+(?P<time>.+)$")
 _SHELL_TOOLS = {"bash", "shell", "sh", "terminal", "command", "console", "zsh", "run", "exec", "cli"}
-_SHELL_LANGUAGES = {"bash", "sh", "shell", "console", "zsh", "shell-session", "terminal", "ps", "powershell"}
 _EXECUTED = re.compile(r"^\s*[-*]\s+`?(?P<command>.+?)`?\s+[-–—]\s+(?P<code>-?\d{1,3})\s+[-–—]\s*(?P<outcome>.*)$")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
 _TITLE_PREFIX = re.compile(r"^(?:execution|failure|behavior)\s+observation\s*:\s*", re.IGNORECASE)
@@ -80,7 +79,12 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
     if not commands and kind in (SourceKind.EXECUTION, SourceKind.NOTE):
         commands = _loose_commands(relative, document.body, document.body_line)
     total = _total_duration(document.body, all_sections)
-    failure = failure_detail(all_sections) if kind == SourceKind.FAILURE else None
+    failure = failure_detail(all_sections) if kind in (SourceKind.FAILURE, SourceKind.NOTE) else None
+    if kind == SourceKind.NOTE and failure is not None:
+        if failure.error_messages and (failure.root_cause or failure.fix_commands):
+            kind = SourceKind.FAILURE  # a bug hunt or incident write-up: symptom, cause, fix
+        else:
+            failure = None
     environment = scalar(metadata, "environment")
     severity = scalar(metadata, "severity")
     return Observation(
@@ -125,7 +129,7 @@ def _commands_of_call(relative: str, call: markdown.Section) -> list[CommandRun]
     inputs = markdown.blocks_after_field(text, "Input", call.line)
     if not inputs:
         return []
-    is_shell = tool in _SHELL_TOOLS or inputs[0].language in _SHELL_LANGUAGES
+    is_shell = tool in _SHELL_TOOLS or is_shell_language(inputs[0].language)
     if not is_shell:
         return []
     outputs = markdown.blocks_after_field(text, "Output", call.line)
@@ -211,12 +215,9 @@ def _loose_commands(relative: str, body: str, first_line: int) -> tuple[CommandR
     """Commands in a note with no tool-call structure: console/bash blocks, else inline code."""
     runs: list[CommandRun] = []
     for block in markdown.blocks(body, first_line):
-        language = block.language
-        if language and language not in _SHELL_LANGUAGES:
+        if not is_shell_block(block.language, block.text):
             continue
-        parsed = split_block(block.text, console=True if language in ("console", "shell-session") else None)
-        if not language and not any(looks_like_command(command.command) for command in parsed):
-            continue
+        parsed = split_block(block.text, console=True if is_console_language(block.language) else None)
         for command in parsed:
             runs.append(
                 CommandRun(
