@@ -4,16 +4,16 @@ control characters, redaction of joined continuation lines, and a bounded cost f
 from __future__ import annotations
 
 import os
-from datetime import date
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from runbook_synth.cli import app
-from runbook_synth.pipeline import GenerateRequest, generate
 from runbook_synth.output import run_lock
+from runbook_synth.pipeline import GenerateRequest, generate
 from tests.support.corpus import Call, Run, write_run
 from tests.support.scenarios import deployment_run, write_deployment_history
 
