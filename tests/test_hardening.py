@@ -144,12 +144,10 @@ def test_a_template_that_fails_is_a_one_line_error(
 def test_control_characters_are_escaped_in_warnings_and_titles(runner: CliRunner, root: Path) -> None:
     evil = root / ".claude" / "observations" / "execution-1-\x1b[31mred\x1b[0m.md"
     evil.write_bytes(b"\x00\x01binary")
-    code, stdout, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout")
     assert code == 0
     assert "\x1b" not in err and "\\x1b[31mred" in err
-    code, stdout, err = invoke(
-        runner, "generate", "deployment", "lambda\n# Injected\u202e", "--root", str(root), "--stdout"
-    )
+    code, _, err = invoke(runner, "generate", "deployment", "lambda\n# Injected\u202e", "--root", str(root), "--stdout")
     assert code == 1 and err.startswith("Error: scope") and "\n# Injected" not in err
     generated = generate(GenerateRequest(root, "deployment", "lambda\n# Injected\u202e", date(2026, 11, 23)))
     title = generated.text.splitlines()[0]

@@ -93,5 +93,8 @@ ENVIRONMENT_NAMES: dict[str, str] = {
 }
 """Spellings of environments → one canonical name."""
 
+ENVIRONMENT_SPELLINGS = frozenset({"prod", "production", "prd", "staging", "stg", "dev", "development", "qa", "uat"})
+"""Words that name an environment inside a command's values (not `test` or `stage`: those are verbs too)."""
+
 CRITICAL_TYPES = frozenset({"deployment", "incident-response", "rollback"})
 """Operation types reviewed monthly by default; the others quarterly."""

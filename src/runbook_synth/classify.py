@@ -250,7 +250,7 @@ def classify(observation: Observation) -> Classification:
 
 def _fallback_scope(observation: Observation) -> str:
     text = observation.context or observation.title
-    tokens = [word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _STOP][:4]
+    tokens = [word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _STOP and not word.isdigit()][:4]
     return " ".join(tokens) or "general"
 
 

@@ -6,6 +6,7 @@ and agglomerative clustering (deterministic); errors are grouped with rapidfuzz.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -15,14 +16,112 @@ from rapidfuzz import fuzz
 from runbook_synth.classify import COMPONENT_KEYWORDS, classify, scope_similarity
 from runbook_synth.errors import NotEnoughRunsError, RunbookSynthError
 from runbook_synth.models import Classification, Corpus, Observation, OperationType, Pattern, Selection, SourceKind
+from runbook_synth.shell import strip_wrappers, words
 
 
 def classifications(corpus: Corpus) -> dict[str, Classification]:
+    """Type and scope of every observation: by its own words first, then by what its runs did (groups whose
+    executions run the same commands are one procedure, whatever their notes were called)."""
     found = {observation.path: classify(observation) for observation in corpus.observations}
     merged = merge_free_text_scopes(
         [c.scope for c in found.values() if c.scope not in COMPONENT_KEYWORDS and c.scope != "general"]
     )
-    return {path: Classification(c.operation_type, merged.get(c.scope, c.scope)) for path, c in found.items()}
+    named = {path: Classification(c.operation_type, merged.get(c.scope, c.scope)) for path, c in found.items()}
+    return regroup_by_commands(corpus, named)
+
+
+CONTENT_MERGE = 0.6
+"""Two groups whose executions share this much of their command vocabulary (Jaccard) are one procedure."""
+
+
+_VERB = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def command_vocabulary(observation: Observation) -> frozenset[str]:
+    """What a run did, as the set of its command verbs (`aws ecs update-service`, `docker push`, `curl`):
+    the program and the sub-commands after it, never the values, so staging and prod runs look alike."""
+    verbs: set[str] = set()
+    for run in observation.commands[:500]:
+        tokens = words(strip_wrappers(run.command.split("\n", 1)[0]))
+        if not tokens:
+            continue
+        found = [tokens[0].rsplit("/", 1)[-1]]
+        for token in tokens[1:]:
+            if len(found) == 3 or not _VERB.match(token):
+                break
+            found.append(token)
+        verbs.add(" ".join(found))
+    return frozenset(verbs)
+
+
+def regroup_by_commands(corpus: Corpus, found: dict[str, Classification]) -> dict[str, Classification]:
+    """Merge (type, scope) groups of executions that did the same thing.
+
+    Groups are compared by the command vocabulary most of their runs share; the larger group's type wins
+    unless it is `other`, and the label becomes the words the labels share (or the larger group's).
+    Deterministic: groups are visited largest first, ties by name.
+    """
+    members: dict[tuple[str, str], list[Observation]] = defaultdict(list)
+    for observation in corpus.observations:
+        if observation.is_execution:
+            classification = found[observation.path]
+            members[(classification.operation_type, classification.scope)].append(observation)
+    if len(members) < 2:
+        return found
+    vocabularies = {key: _core_vocabulary(runs) for key, runs in members.items()}
+    order = sorted(members, key=lambda key: (-len(members[key]), key))
+    target: dict[tuple[str, str], tuple[str, str]] = {}
+    for index, key in enumerate(order):
+        if key in target or not vocabularies[key]:
+            continue
+        for other in order[index + 1 :]:
+            if other in target or not vocabularies[other]:
+                continue
+            if key[0] != other[0] and OperationType.OTHER.value not in (key[0], other[0]):
+                continue
+            if _jaccard(vocabularies[key], vocabularies[other]) >= CONTENT_MERGE:
+                target[other] = key
+    if not target:
+        return found
+    labels: dict[tuple[str, str], tuple[str, str]] = {}
+    for key in order:
+        if key in target:
+            continue
+        group = [key, *(other for other, into in target.items() if into == key)]
+        kind = next((k[0] for k in group if k[0] != OperationType.OTHER.value), key[0])
+        labels[key] = (kind, _shared_label([k[1] for k in group], key[1]))
+    remapped: dict[str, Classification] = {}
+    by_old = {old: labels[target.get(old, old)] for old in members}
+    for path, classification in found.items():
+        new = by_old.get((classification.operation_type, classification.scope))
+        remapped[path] = Classification(*new) if new else classification
+    return remapped
+
+
+def _core_vocabulary(runs: Sequence[Observation]) -> frozenset[str]:
+    """Skeletons seen in at least half of a group's runs (all of them for a single run)."""
+    counts: Counter[str] = Counter()
+    for run in runs:
+        counts.update(command_vocabulary(run))
+    needed = max(1, (len(runs) + 1) // 2)
+    return frozenset(word for word, count in counts.items() if count >= needed)
+
+
+def _jaccard(first: frozenset[str], second: frozenset[str]) -> float:
+    return len(first & second) / len(first | second) if first or second else 0.0
+
+
+def _shared_label(labels: Sequence[str], fallback: str) -> str:
+    """The largest group's component; else the words most free-text labels share, in the first label's order;
+    else the largest group's label."""
+    if fallback in COMPONENT_KEYWORDS:
+        return fallback
+    free = [label for label in labels if label not in COMPONENT_KEYWORDS and label != "general"]
+    if not free:
+        return fallback
+    counts = Counter(word for label in free for word in set(label.split()))
+    shared = [word for word in free[0].split() if counts[word] * 2 > len(free)]
+    return " ".join(shared) or fallback
 
 
 def merge_free_text_scopes(labels: Sequence[str], distance: float = 0.55) -> dict[str, str]:
@@ -52,10 +151,15 @@ def merge_free_text_scopes(labels: Sequence[str], distance: float = 0.55) -> dic
 def select(
     corpus: Corpus, found: dict[str, Classification], operation_type: str, scope: str, threshold: float
 ) -> Selection:
-    """Executions, failures and journals for (type, scope); scope matched by similarity.
+    """Executions, failures and journals for (type, scope).
 
+    A scope that is a pattern's label (any label `runbook list` prints) selects exactly that pattern's
+    members, so `list` and `generate` agree; other text is matched by similarity (`"queue backlog"`).
     `found` is `classifications(corpus)`, computed once per corpus by the caller.
     """
+    wanted = " ".join(scope.lower().split())
+    labels = {classification.scope for classification in found.values()}
+    exact = wanted in labels
     executions: list[Observation] = []
     failures: list[Observation] = []
     journals: list[Observation] = []
@@ -64,8 +168,10 @@ def select(
     others: Counter[str] = Counter()
     for observation in corpus.observations:
         classification = found[observation.path]
-        similarity = scope_similarity(scope, observation, classification)
-        if similarity < threshold:
+        if exact:
+            if classification.scope != wanted:
+                continue
+        elif scope_similarity(scope, observation, classification) < threshold:
             continue
         same_type = classification.operation_type == operation_type
         if observation.kind == SourceKind.JOURNAL:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from runbook_synth.catalog import ENVIRONMENT_SPELLINGS
 from runbook_synth.shell import strip_wrappers, words
 
 
@@ -68,10 +69,17 @@ def mask_name_of(value: str) -> str:
     return ""
 
 
+ENVIRONMENT_WORD = re.compile(
+    r"(?<![A-Za-z0-9])(?:" + "|".join(sorted(ENVIRONMENT_SPELLINGS, key=len, reverse=True)) + r")(?![A-Za-z0-9])"
+)
+"""An environment's name inside a value (`:staging`, `terraform.dev.tfvars`, `--config stg`, `-e prod`)."""
+
+
 def command_key(command: str) -> str:
-    """What two commands must share to be the same step: no wrappers, shapes masked, spaces folded."""
+    """What two commands must share to be the same step: no wrappers, shapes and environments masked, spaces
+    folded. The same step done in staging and in prod is one step with an `{environment}` parameter."""
     stripped = strip_wrappers(command)
-    masked = mask_text(stripped, "<%s>")
+    masked = ENVIRONMENT_WORD.sub("<environment>", mask_text(stripped, "<%s>"))
     return " ".join(masked.split())
 
 
@@ -240,7 +248,10 @@ def _widen_to_shapes(values: list[str], prefix: str, suffix: str) -> tuple[str, 
 
 
 def _placeholder_name(previous: str, prefix: str, middles: list[str], whole: bool) -> str:
-    """Named after its flag or variable when the whole value varies, else after the shape of what varies."""
+    """Named after its flag or variable when the whole value varies, else after the shape of what varies;
+    a value that only ever names an environment is `{environment}`."""
+    if middles and all(ENVIRONMENT_WORD.fullmatch(middle) for middle in middles):
+        return "environment"
     assignment = _ASSIGN.match(prefix.lstrip("-"))
     if assignment:
         return _identifier(assignment.group(1))

@@ -239,6 +239,15 @@ def _parse(text: str) -> _Document:
     for fence in fences:
         for row in range(fence.start, min(fence.end, len(lines))):
             in_fence[row] = True
+    # Indented code blocks (four spaces, as some wiki editors write commands) are untagged blocks too. They
+    # have no opening line, so their `start` is the row before their text; only their own rows are code.
+    for token in tokens:
+        if token.type == "code_block" and token.map and "```" not in token.content and "~~~" not in token.content:
+            first, end = token.map
+            text = token.content[:-1] if token.content.endswith("\n") else token.content
+            fences.append(_Fence("", text.rstrip("\n"), first - 1, min(end, len(lines))))
+            for row in range(first, min(end, len(lines))):
+                in_fence[row] = True
     fences.extend(_loose_fences(lines, in_fence))
     fences.sort(key=lambda fence: fence.start)
     return _Document(

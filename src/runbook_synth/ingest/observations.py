@@ -76,7 +76,7 @@ def parse_observation(relative: str, document: FrontmatterDocument) -> Observati
         context = "" if markdown.is_placeholder(context) else context
     when = parse_time(scalar(metadata, "time") or markdown.field(document.body, "Started", "Occurred"), day)
     commands = _tool_call_commands(relative, all_sections)
-    if not commands and kind in (SourceKind.EXECUTION, SourceKind.NOTE):
+    if not commands and kind in (SourceKind.EXECUTION, SourceKind.NOTE, SourceKind.FAILURE):
         commands = _loose_commands(relative, document.body, document.body_line)
     total = _total_duration(document.body, all_sections)
     failure = failure_detail(all_sections) if kind in (SourceKind.FAILURE, SourceKind.NOTE) else None
