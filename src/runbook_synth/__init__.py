@@ -22,11 +22,9 @@ from runbook_synth.ingest.files import check_root
 from runbook_synth.library import RegenerateReport, regenerate
 from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text, lint_paths
 from runbook_synth.lint_rules import Severity
-from runbook_synth.models import Pattern, SourceAccount
+from runbook_synth.models import Generated, GenerateRequest, Pattern, SourceAccount
 from runbook_synth.output import atomic_write
 from runbook_synth.pipeline import (
-    Generated,
-    GenerateRequest,
     generate,
     generate_and_write,
     ingest,

@@ -8,8 +8,11 @@ Runbook → text.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
+
+from runbook_synth.settings import Settings
 
 
 class SourceKind(enum.StrEnum):
@@ -525,3 +528,26 @@ class Runbook:
     @property
     def title(self) -> str:
         return f"{type_title(self.operation_type)}: {self.scope or 'all scopes'}"
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One runbook to mine: which operation, where from, how to render it."""
+
+    root: Path
+    operation_type: str
+    scope: str
+    today: date
+    settings: Settings = field(default_factory=Settings)
+    output_format: OutputFormat = OutputFormat.MD
+    templates_dir: Path | None = None
+    strict: bool = False
+    shape: Shape = Shape.RUNBOOK
+
+
+@dataclass(frozen=True)
+class Generated:
+    runbook: Runbook
+    text: str
+    corpus: Corpus
+    filename: str

@@ -125,7 +125,10 @@ def run_lock(root: Path) -> Iterator[None]:
             ) from None
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, str(os.getpid()).encode(), 0)
-        yield
+        try:
+            yield
+        finally:
+            os.ftruncate(descriptor, 0)  # an idle lock is empty, so two runs leave byte-identical state
     finally:
         os.close(descriptor)
 

@@ -5,7 +5,7 @@ outside world."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from runbook_synth.ingest.local import load_corpus
 from runbook_synth.models import (
     Classification,
     Corpus,
+    Generated,
+    GenerateRequest,
     OperationType,
     OutputFormat,
     Pattern,
@@ -44,29 +46,6 @@ from runbook_synth.sources import cloudwatch_evidence, stored_observations
 from runbook_synth.synthesize import synthesize
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GenerateRequest:
-    """One runbook to mine: which operation, where from, how to render it."""
-
-    root: Path
-    operation_type: str
-    scope: str
-    today: date
-    settings: Settings = field(default_factory=Settings)
-    output_format: OutputFormat = OutputFormat.MD
-    templates_dir: Path | None = None
-    strict: bool = False
-    shape: Shape = Shape.RUNBOOK
-
-
-@dataclass(frozen=True)
-class Generated:
-    runbook: Runbook
-    text: str
-    corpus: Corpus
-    filename: str
 
 
 def generate(request: GenerateRequest) -> Generated:

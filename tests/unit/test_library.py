@@ -30,7 +30,10 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     for folder in (root / "runbooks", root / ".runbook-synth"):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                # the lock (output.run_lock) is rewritten with the holder's pid on every run: bytes only
+                # the lock holds its holder's pid only while held: idle, it is empty, so runs from different
+                # processes leave the same bytes (its mtime still moves: it is written on every run)
+                if path.name == "lock":
+                    assert path.read_bytes() == b""
                 mtime = 0 if path.name == "lock" else path.stat().st_mtime_ns
                 found[path.relative_to(root).as_posix()] = (path.read_bytes(), mtime)
     return found
