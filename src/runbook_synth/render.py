@@ -70,6 +70,7 @@ def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
     env.filters["fence"] = fence
     env.filters["duration"] = format_duration
     env.filters["code"] = inline_code
+    env.filters["from_ci"] = lambda sources: [source for source in sources if str(source).startswith("github:")]
     env.filters["oneline"] = lambda text: " ".join(printable(str(text)).split())
     return env
 
