@@ -283,6 +283,10 @@ def ingest_cloudwatch_command(
     region: Annotated[str, typer.Option("--region", help="AWS region (default: boto3's chain).")] = "",
     profile: Annotated[str, typer.Option("--profile", help="Named AWS profile.")] = "",
     endpoint_url: Annotated[str, typer.Option("--endpoint-url", help="A local endpoint (moto) instead of AWS.")] = "",
+    insights: Annotated[
+        bool,
+        typer.Option("--insights", help="Aggregate with Logs Insights instead of pulling raw events (busy groups)."),
+    ] = False,
     rebuild_state: RebuildOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -299,6 +303,7 @@ def ingest_cloudwatch_command(
             endpoint_url=endpoint_url,
             now=datetime.now(UTC),
             rebuild_state=rebuild_state,
+            insights=insights,
         )
     if not quiet:
         typer.echo(_line(line))

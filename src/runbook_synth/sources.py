@@ -3,21 +3,23 @@ stored back as observations for generation. The network is touched only by the i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from pathlib import Path
+from typing import Any
 
 from runbook_synth.errors import ParameterError
 from runbook_synth.ingest.files import check_root
-from runbook_synth.models import CloudWatchEvidence, Observation
+from runbook_synth.models import CloudWatchEvidence, ErrorGroup, EvidenceSource, InvocationStats, Observation
 from runbook_synth.output import run_lock
 from runbook_synth.settings import source_table
-from runbook_synth.state import StateStore
+from runbook_synth.state import SourceRecord, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,13 @@ def ingest_cloudwatch(
     endpoint_url: str = "",
     now: datetime,
     rebuild_state: bool = False,
+    insights: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Fetch CloudWatch log events and alarms into the store, incrementally; returns the one-line summary."""
+    """Fetch CloudWatch log events and alarms into the store, incrementally; returns the one-line summary.
+
+    With `insights`, durations and error patterns are computed by CloudWatch Logs Insights over the window
+    (one sample line per pattern) and only those aggregates are stored, not the raw events."""
     from runbook_synth.ingest import cloudwatch
 
     root = check_root(root)
@@ -106,13 +113,62 @@ def ingest_cloudwatch(
         groups = config.log_groups or cloudwatch.known_log_groups(store, config)
         if not groups:
             raise ParameterError("log_groups", "(none)", "name a log group with --log-group or in log_groups")
-        summary = cloudwatch.ingest_cloudwatch(
-            store, logs, alarms, groups, window, region=str(logs.meta.region_name or "")
-        )
+        region_name = str(logs.meta.region_name or "")
+        if insights:
+            return _ingest_insights(store, logs, alarms, groups, window, region_name, sleep)
+        summary = cloudwatch.ingest_cloudwatch(store, logs, alarms, groups, window, region=region_name)
     return (
         f"CloudWatch: {summary.events_new} new event(s) ({summary.events_seen} seen) from {len(summary.groups)} "
         f"log group(s), {summary.alarms_new} new alarm(s), window {window.start} to {window.end}"
     )
+
+
+INSIGHTS_SOURCE = "cloudwatch-insights"
+"""Store records of Insights aggregates: one per log group and window."""
+
+
+def _ingest_insights(
+    store: StateStore,
+    logs: Any,
+    alarms: Any,
+    groups: Sequence[str],
+    window: Any,
+    region: str,
+    sleep: Callable[[float], None],
+) -> str:
+    from runbook_synth.ingest import cloudwatch, insights
+
+    scanned_total = 0.0
+    records = []
+    for group in groups:
+        stats, errors, scanned = insights.insights_evidence(logs, group, window, sleep=sleep, region=region)
+        scanned_total += scanned
+        payload = {"stats": asdict(stats), "error_groups": [asdict(error) for error in errors]}
+        records.append(SourceRecord(INSIGHTS_SOURCE, group, group, window.end_ms, json.dumps(payload, sort_keys=True)))
+    with store.transaction():
+        store.put_records(records)
+    new_alarms, _ = cloudwatch.ingest_alarms(store, alarms, groups, region=region)
+    return (
+        f"CloudWatch Insights: {len(records)} log group(s) aggregated over {window.start} to {window.end} "
+        f"({scanned_total / 1e6:.1f} MB scanned), {new_alarms} new alarm(s)"
+    )
+
+
+def _insights_for(store: StateStore, groups: Sequence[str]) -> tuple[list[InvocationStats], list[ErrorGroup]]:
+    stats: list[InvocationStats] = []
+    errors: list[ErrorGroup] = []
+    for group in groups:
+        latest = None
+        for record in store.records(INSIGHTS_SOURCE, scope=group):
+            latest = record
+        if latest is None:
+            continue
+        payload = json.loads(latest.payload)
+        raw = payload["stats"]
+        stats.append(InvocationStats(**{**raw, "source": EvidenceSource(**raw["source"])}))
+        for item in payload["error_groups"]:
+            errors.append(ErrorGroup(**{**item, "source": EvidenceSource(**item["source"])}))
+    return stats, errors
 
 
 def cloudwatch_evidence(root: Path, scope: str, today: date) -> CloudWatchEvidence | None:
@@ -131,4 +187,7 @@ def cloudwatch_evidence(root: Path, scope: str, today: date) -> CloudWatchEviden
         if not groups:
             return None
         evidence = cloudwatch.cloudwatch_evidence(store, scope, window, log_groups=groups)
-    return evidence if evidence.events or evidence.alarms else None
+        aggregated, patterns = _insights_for(store, groups)
+    if aggregated and not evidence.invocations:
+        evidence = replace(evidence, invocations=tuple(aggregated), error_groups=tuple(patterns))
+    return evidence if evidence.events or evidence.alarms or evidence.invocations else None
