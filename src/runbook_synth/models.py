@@ -8,6 +8,7 @@ Runbook → text.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -304,8 +305,9 @@ class Column:
     key_id: int
     members: tuple[Member, ...]
 
-    @property
+    @functools.cached_property
     def runs(self) -> frozenset[int]:
+        """Computed once per column: alignment asks for it in its inner loops."""
         return frozenset(member.run for member in self.members)
 
 
