@@ -181,6 +181,9 @@ def operation_type_of(observation: Observation) -> str:
         alias = TYPE_ALIASES.get(tag)
         if alias:
             return alias.value
+    leading = _leading_type(observation)
+    if leading:
+        return leading
     stated = _stated_text(observation)
     for operation in _TYPE_ORDER:
         if any(_has(stated, keyword) for keyword in TYPE_KEYWORDS[operation]):
@@ -193,6 +196,32 @@ def operation_type_of(observation: Observation) -> str:
     if observation.kind == SourceKind.FAILURE:
         return OperationType.INCIDENT_RESPONSE.value
     return OperationType.OTHER.value
+
+
+LEADING_VERBS: dict[str, OperationType] = {
+    "deploy": OperationType.DEPLOYMENT,
+    "deployed": OperationType.DEPLOYMENT,
+    "deploying": OperationType.DEPLOYMENT,
+    "release": OperationType.DEPLOYMENT,
+    "released": OperationType.DEPLOYMENT,
+    "shipped": OperationType.DEPLOYMENT,
+    "rollback": OperationType.ROLLBACK,
+    "rolled": OperationType.ROLLBACK,
+    "reverted": OperationType.ROLLBACK,
+    "migrate": OperationType.MIGRATION,
+    "migrated": OperationType.MIGRATION,
+    "scaled": OperationType.SCALING,
+}
+"""A context or title that opens with one of these says what was done, whatever words follow it:
+"deployed report_worker with a longer timeout" is a deployment, not an incident."""
+
+
+def _leading_type(observation: Observation) -> str:
+    for text in (observation.context, observation.title):
+        first = re.findall(r"[a-z]+", text.lower())[:1]
+        if first and first[0] in LEADING_VERBS:
+            return LEADING_VERBS[first[0]].value
+    return ""
 
 
 def component_scores(observation: Observation) -> dict[str, float]:

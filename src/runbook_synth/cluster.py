@@ -32,6 +32,9 @@ def classifications(corpus: Corpus) -> dict[str, Classification]:
 
 CONTENT_MERGE = 0.6
 """Two groups whose executions share this much of their command vocabulary (Jaccard) are one procedure."""
+CROSS_TYPE_MERGE = 0.85
+"""Groups their notes call different types merge only when they did nearly the same commands; the type most
+of their runs were called wins ("deployed … with a longer timeout" does not make a deployment an incident)."""
 
 
 _VERB = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -77,9 +80,9 @@ def regroup_by_commands(corpus: Corpus, found: dict[str, Classification]) -> dic
         for other in order[index + 1 :]:
             if other in target or not vocabularies[other]:
                 continue
-            if key[0] != other[0] and OperationType.OTHER.value not in (key[0], other[0]):
-                continue
-            if _jaccard(vocabularies[key], vocabularies[other]) >= CONTENT_MERGE:
+            similarity = _jaccard(vocabularies[key], vocabularies[other])
+            across = key[0] != other[0] and OperationType.OTHER.value not in (key[0], other[0])
+            if similarity >= (CROSS_TYPE_MERGE if across else CONTENT_MERGE):
                 target[other] = key
     if not target:
         return found
@@ -88,7 +91,11 @@ def regroup_by_commands(corpus: Corpus, found: dict[str, Classification]) -> dic
         if key in target:
             continue
         group = [key, *(other for other, into in target.items() if into == key)]
-        kind = next((k[0] for k in group if k[0] != OperationType.OTHER.value), key[0])
+        votes: Counter[str] = Counter()
+        for member in group:
+            if member[0] != OperationType.OTHER.value:
+                votes[member[0]] += len(members[member])
+        kind = max(sorted(votes), key=lambda name: votes[name]) if votes else key[0]
         labels[key] = (kind, _shared_label([k[1] for k in group], key[1]))
     remapped: dict[str, Classification] = {}
     by_old = {old: labels[target.get(old, old)] for old in members}
