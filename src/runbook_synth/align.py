@@ -137,9 +137,7 @@ def _lcs_pairs(profile: Sequence[int], sequence: Sequence[int]) -> list[tuple[in
     while start < len(profile) and start < len(sequence) and profile[start] == sequence[start]:
         start += 1
     end = 0
-    while (
-        end < len(profile) - start and end < len(sequence) - start and profile[-1 - end] == sequence[-1 - end]
-    ):
+    while end < len(profile) - start and end < len(sequence) - start and profile[-1 - end] == sequence[-1 - end]:
         end += 1
     middle = _lcs_table_pairs(profile[start : len(profile) - end], sequence[start : len(sequence) - end])
     head = [(index, index) for index in range(start)]

@@ -6,17 +6,22 @@ by name (or, in strict mode, stops the run).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from runbook_synth.errors import SourceError
+from runbook_synth.codec import CODEC_VERSION, observation_from_json, observation_to_json
+from runbook_synth.errors import RunbookSynthError, SourceError
 from runbook_synth.ingest.files import SourceFile, discover, read_text, split_frontmatter
 from runbook_synth.ingest.journals import parse_journal
 from runbook_synth.ingest.observations import parse_observation
 from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
 from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
+from runbook_synth.state import STATE_DIR, STATE_FILE, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +47,17 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     skipped = [SkippedSource(redact_path(path, rules), reason) for path, reason in refused]
     observations: list[Observation] = []
     findings: list[RedactionFinding] = []
-    for source in sources:
-        try:
-            observation, found = _load_one(source, settings, rules, strict)
-        except SourceError as error:
-            if strict:
-                raise
-            skipped.append(SkippedSource(source.relative, error.problem))
-            continue
-        observations.append(observation)
-        findings.extend(found)
+    with _ParseCache.open(root, settings, strict) as cache:
+        for source in sources:
+            try:
+                observation, found = _load_one(source, settings, rules, strict, cache)
+            except SourceError as error:
+                if strict:
+                    raise
+                skipped.append(SkippedSource(source.relative, error.problem))
+                continue
+            observations.append(observation)
+            findings.extend(found)
     if strict and skipped:
         first = skipped[0]
         raise SourceError(first.path, first.reason)
@@ -61,10 +67,104 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     return Corpus(tuple(observations), tuple(skipped), tuple(findings))
 
 
+class _ParseCache:
+    """Parsed observations by content digest, in the state store when one exists (created by `regenerate` or
+    `ingest`); read-only runs never create it. The key covers everything that changes what parsing yields."""
+
+    def __init__(self, store: StateStore | None, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.pending: list[tuple[str, str, str]] = []
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, root: Path, settings: Settings, strict: bool) -> Iterator[_ParseCache]:
+        key = (
+            "|".join((CODEC_VERSION, repr(settings.redact_patterns), repr(settings.redact_allowlist), str(strict)))
+            + f"|{settings.max_commands_per_source}"
+        )
+        if not (root / STATE_DIR / STATE_FILE).is_file():
+            yield cls(None, key)
+            return
+        try:
+            store = StateStore.open(root)
+        except RunbookSynthError as error:
+            log.warning("parse cache not used: %s", error)
+            yield cls(None, key)
+            return
+        cache = cls(store, key)
+        try:
+            yield cache
+            cache.flush()
+        finally:
+            store.close()
+
+    def digest(self, path: str, text: str) -> str:
+        return hashlib.blake2b(f"{self.key}\0{path}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+    def get(self, path: str, digest: str) -> str | None:
+        return self.store.parsed(path, digest) if self.store is not None else None
+
+    def put(self, path: str, digest: str, payload: str) -> None:
+        if self.store is not None:
+            self.pending.append((path, digest, payload))
+
+    def flush(self) -> None:
+        if self.store is None or not self.pending:
+            return
+        try:
+            with self.store.transaction():
+                for path, digest, payload in self.pending:
+                    self.store.set_parsed(path, digest, payload)
+        except RunbookSynthError as error:
+            log.warning("parse cache not updated: %s", error)
+
+
+@contextlib.contextmanager
+def _warnings_of_parsing() -> Iterator[list[str]]:
+    """The warnings parsing one source logs, kept so a cached parse says them again."""
+    collected: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            collected.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    target = logging.getLogger("runbook_synth.ingest")
+    level, propagate = target.level, target.propagate
+    target.addHandler(handler)
+    target.setLevel(logging.WARNING)  # collected whatever the user's level; said again below, at that level
+    target.propagate = False
+    try:
+        yield collected
+    finally:
+        target.removeHandler(handler)
+        target.setLevel(level)
+        target.propagate = propagate
+
+
 def _load_one(
-    source: SourceFile, settings: Settings, rules: RedactionRules, strict: bool
+    source: SourceFile, settings: Settings, rules: RedactionRules, strict: bool, cache: _ParseCache
 ) -> tuple[Observation, tuple[RedactionFinding, ...]]:
     text = read_text(source, settings.max_file_bytes)
+    digest = cache.digest(source.relative, text)
+    hit = cache.get(source.relative, digest)
+    if hit is not None:
+        observation, found, warnings = observation_from_json(hit)
+        for warning in warnings:
+            log.warning("%s", warning)
+        return observation, found
+    with _warnings_of_parsing() as warnings:
+        observation, found = _parse_one(source, text, settings, rules, strict)
+    for warning in warnings:
+        log.warning("%s", warning)
+    cache.put(source.relative, digest, observation_to_json(observation, found, warnings))
+    return observation, found
+
+
+def _parse_one(
+    source: SourceFile, text: str, settings: Settings, rules: RedactionRules, strict: bool
+) -> tuple[Observation, tuple[RedactionFinding, ...]]:
     redacted = redact_text(text, source.relative, rules)
     observation = parse_source(source.relative, redacted.text, strict)
     observation, late = _redact_rebuilt_text(observation, redacted.text, rules)

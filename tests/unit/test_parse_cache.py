@@ -1,0 +1,50 @@
+"""Parsed sources are cached in the state store by content digest: an unchanged file is not redacted and
+parsed again, a changed one is, and a cached parse gives the same observation and says the same warnings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from runbook_synth.ingest.local import load_corpus
+from runbook_synth.settings import Settings
+from runbook_synth.state import StateStore
+from tests.support.scenarios import write_deployment_history
+
+BROKEN = "---\nmode: execution\ncontext: deploy: lambda: now\n---\n# Deploy\n\n```bash\naws lambda wait function-updated\n```\n"
+
+
+def test_a_cached_parse_is_the_same_observation_and_repeats_its_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_deployment_history(tmp_path)
+    (tmp_path / ".claude" / "observations" / "execution-1-broken.md").write_text(BROKEN)
+    cold = load_corpus(tmp_path, Settings())
+    StateStore.open(tmp_path).close()
+    with caplog.at_level(logging.WARNING, logger="runbook_synth"):
+        filling = load_corpus(tmp_path, Settings())
+        caplog.clear()
+        warm = load_corpus(tmp_path, Settings())
+    assert cold == filling == warm
+    assert any("frontmatter is not valid YAML" in record.getMessage() for record in caplog.records)
+
+
+def test_a_changed_file_is_parsed_again_and_settings_are_part_of_the_key(tmp_path: Path) -> None:
+    write_deployment_history(tmp_path)
+    StateStore.open(tmp_path).close()
+    load_corpus(tmp_path, Settings())
+    note = next((tmp_path / ".claude" / "observations").rglob("execution-*.md"))
+    note.write_text(note.read_text().replace("pytest -q", "pytest -q -x"))
+    commands = [run.command for obs in load_corpus(tmp_path, Settings()).observations for run in obs.commands]
+    assert "pytest -q -x" in commands
+    masked = Settings(redact_patterns=(("shas", r"telegram-api:(?P<secret>[0-9a-f]{7})"),))
+    again = [run.command for obs in load_corpus(tmp_path, masked).observations for run in obs.commands]
+    assert any("telegram-api:{shas}" in command for command in again)
+
+
+def test_without_a_store_nothing_is_created(tmp_path: Path) -> None:
+    write_deployment_history(tmp_path)
+    load_corpus(tmp_path, Settings())
+    assert not (tmp_path / ".runbook-synth").exists()
