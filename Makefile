@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: docs demo test lint typecheck unit bench bench-quality bench-templates clean golden
+.PHONY: docs demo test lint typecheck unit bench bench-quality bench-templates bench-speed clean golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,13 +47,16 @@ test: lint typecheck unit
 golden: $(STAMP)
 	$(BIN)/pytest tests/test_golden.py tests/test_shapes.py --update-golden
 
-bench: bench-quality bench-templates
+bench: bench-quality bench-templates bench-speed
 
 bench-quality: $(STAMP)
 	$(BIN)/python -m benchmarks.quality
 
 bench-templates: $(STAMP)
 	$(BIN)/python -m benchmarks.templates
+
+bench-speed: $(STAMP)
+	$(BIN)/python -m benchmarks.speed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

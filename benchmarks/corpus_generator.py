@@ -1,30 +1,36 @@
 """Observation corpora written from known procedures, so the quality benchmark can score against the truth.
 
-Each procedure is an operation type, a scope, and 5-10 steps (command templates with named ``{variables}``,
-some optional, some repeated). Every run draws fresh values for the variables (digests, shas, versions, ids,
-times) while constants stay literal; skips optional steps at their rate; sometimes swaps independent steps;
-types noise and typos between steps; fails a step now and then, runs the fix and retries; adds wrappers
-(``ENV=prod doppler run --``), line continuations and comments. A fifth of the runs are hand-written notes
-without frontmatter. Failure observations and error journals record failure modes at their own frequencies,
-and a few one-off operations sit in the same corpus. Everything is drawn from one seeded ``random.Random``.
+Everything that is vocabulary -- the procedures and their stacks, the one-off operations, the noise typed
+between steps, the wrappers commands run under, the typo habits, the wording of hand-written notes -- lives in
+JSON files under ``benchmarks/vocab/<tier>/``, never in ``src/``: the ``tuned`` folder holds what the code has
+been developed against, the ``heldout`` folder other vocabularies that the code must never be tuned on. This
+module only knows how runs behave: every run draws fresh values for the variables (digests, shas, versions,
+ids, times) while constants stay literal; skips optional steps at their rate; sometimes swaps independent
+steps; types noise and typos between steps; fails a step now and then, runs the fix and retries; adds
+wrappers, line continuations and comments. A fifth of the runs are hand-written notes without frontmatter.
+Failure observations and error journals record failure modes at their own frequencies, and a few one-off
+operations sit in the same corpus. A metadata tier decides how honest the words around the commands are:
+full tags, no tags, or misleading contexts. Everything is drawn from one seeded ``random.Random``.
 """
 
 from __future__ import annotations
 
+import enum
+import json
 import random
 import re
 import string
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 _VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-WRAPPER = "ENV=prod doppler run -- "
+VOCAB_ROOT = Path(__file__).resolve().parent / "vocab"
 START_DAY = date(2026, 1, 5)
 SPAN_DAYS = 320
-
-
 # ---------------------------------------------------------------- value generators
 
 
@@ -141,874 +147,9 @@ class Procedure:
     steps: tuple[StepSpec, ...]
     failures: tuple[FailureMode, ...] = ()
     typo: tuple[str, str] = ("", "")
-    """A typed-wrong command and the error it prints (the typo noise of this procedure)."""
-
-
-ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-K8S_CONTEXT = "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eks"
-QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/orders-queue"
-OPENSSL_CHECK = (
-    "echo | openssl s_client -connect api.example.com:443 -servername api.example.com 2>/dev/null"
-    " | openssl x509 -noout -enddate"
-)
-
-PROCEDURES: tuple[Procedure, ...] = (
-    Procedure(
-        name="deployment-lambda",
-        operation_type="deployment",
-        scope="lambda",
-        tags=("deployment", "lambda", "aws"),
-        slug="deployed-lambda",
-        context="deployed Lambda report_worker to prod ({version})",
-        note_title="Deployed report_worker lambda ({version})",
-        variables={
-            "sha": "git_sha",
-            "version": "semver",
-            "digest": "digest",
-            "tests": "int:180:260",
-            "req": "uuid",
-            "layer": "hex12",
-        },
-        steps=(
-            StepSpec("test", "Run unit tests", "pytest -q tests/unit", "{tests} passed in 41.2s", 45, rate=0.45),
-            StepSpec(
-                "login",
-                "Log in to ECR",
-                f"aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin {ECR}",
-                "Login Succeeded",
-                2.0,
-                swap_next=0.25,
-            ),
-            StepSpec(
-                "build",
-                "Build image",
-                "docker build -t telegram-api:{sha} .",
-                "[+] Building 58.1s (13/13) FINISHED\n => naming to docker.io/library/telegram-api:{sha}",
-                70,
-            ),
-            StepSpec(
-                "tag", "Tag image for ECR", f"docker tag telegram-api:{{sha}} {ECR}/telegram-api:{{sha}}", "", 0.3
-            ),
-            StepSpec(
-                "push",
-                "Push image",
-                f"docker push {ECR}/telegram-api:{{sha}}",
-                f"The push refers to repository [{ECR}/telegram-api]\n{{layer}}: Pushed\n"
-                "{sha}: digest: {digest} size: 2710",
-                35,
-            ),
-            StepSpec(
-                "update",
-                "Point the function at the new image",
-                f"aws lambda update-function-code --function-name report_worker --image-uri "
-                f"{ECR}/telegram-api@{{digest}}",
-                '{\n    "FunctionName": "report_worker",\n    "LastUpdateStatus": "InProgress",\n'
-                '    "RevisionId": "{req}"\n}',
-                2.0,
-                wrapper=0.5,
-                continuation=0.3,
-            ),
-            StepSpec(
-                "wait", "Wait for the update", "aws lambda wait function-updated --function-name report_worker", "", 40
-            ),
-            StepSpec(
-                "health",
-                "Check health",
-                "curl -s https://api.example.com/health",
-                '{"status": "healthy", "version": "{version}", "commit": "{sha}"}',
-                1.0,
-            ),
-            StepSpec(
-                "logs",
-                "Tail recent logs",
-                "aws logs tail /aws/lambda/report_worker --since 5m",
-                "START RequestId: {req} Version: $LATEST",
-                5,
-                rate=0.4,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "ecr-token-expired",
-                "push",
-                0.2,
-                "denied: Your authorization token has expired. Reauthenticate and try again.",
-                (
-                    f"aws ecr get-login-password --region us-east-1 | docker login --username AWS "
-                    f"--password-stdin {ECR}",
-                ),
-                "docker push denied - ECR token expired",
-                "ECR tokens last 12 hours; the login was from the morning.",
-            ),
-            FailureMode(
-                "lambda-conflict",
-                "update",
-                0.15,
-                "An error occurred (ResourceConflictException) when calling the UpdateFunctionCode "
-                "operation: The operation cannot be performed at this time. An update is in progress for "
-                "resource: arn:aws:lambda:us-east-1:123456789012:function:report_worker (RequestId: {req})",
-                ("aws lambda wait function-updated --function-name report_worker",),
-                "UpdateFunctionCode rejected with ResourceConflictException",
-                "A configuration update from CI was still in progress.",
-                exit_code=254,
-            ),
-        ),
-        typo=(
-            "aws lamdba wait function-updated --function-name report_worker",
-            "aws: error: argument command: Invalid choice: 'lamdba', maybe you meant: lambda",
-        ),
-    ),
-    Procedure(
-        name="deployment-kubernetes",
-        operation_type="deployment",
-        scope="kubernetes",
-        tags=("deployment", "kubernetes", "eks"),
-        slug="deployed-shop-api-kubernetes",
-        context="deployed shop-api {version} to the prod kubernetes cluster",
-        note_title="Deployed shop-api {version} to kubernetes",
-        variables={"version": "semver", "sha": "git_sha", "pod": "hex12", "rev": "int:20:400"},
-        steps=(
-            StepSpec(
-                "context",
-                "Switch kube context",
-                f"kubectl config use-context {K8S_CONTEXT}",
-                f'Switched to context "{K8S_CONTEXT}".',
-                0.5,
-            ),
-            StepSpec(
-                "pods-before",
-                "Check pods",
-                "kubectl get pods -n shop -l app=shop-api",
-                "NAME                        READY   STATUS    RESTARTS   AGE\nshop-api-{pod}   1/1     Running"
-                "   0          3d",
-                1.2,
-            ),
-            StepSpec(
-                "image",
-                "Build and push the image",
-                "docker buildx build --platform linux/amd64 -t ghcr.io/acme/shop-api:{version} --push .",
-                "#12 pushing ghcr.io/acme/shop-api:{version} with docker\n#12 DONE 14.2s",
-                120,
-                continuation=0.4,
-            ),
-            StepSpec(
-                "helm",
-                "Upgrade the release",
-                "helm upgrade shop-api ./charts/shop-api -n shop --reuse-values --set image.tag={version} "
-                "--wait --timeout 10m",
-                'Release "shop-api" has been upgraded. Happy Helming!\nREVISION: {rev}',
-                90,
-                continuation=0.4,
-            ),
-            StepSpec(
-                "rollout",
-                "Watch the rollout",
-                "kubectl rollout status deployment/shop-api -n shop --timeout=300s",
-                'deployment "shop-api" successfully rolled out',
-                45,
-            ),
-            StepSpec(
-                "pods-after",
-                "Check pods",
-                "kubectl get pods -n shop -l app=shop-api",
-                "NAME                        READY   STATUS    RESTARTS   AGE\nshop-api-{pod}   1/1     Running"
-                "   0          40s",
-                1.2,
-            ),
-            StepSpec(
-                "annotate",
-                "Record the change cause",
-                'kubectl annotate deployment/shop-api -n shop kubernetes.io/change-cause="release {version}" '
-                "--overwrite",
-                "deployment.apps/shop-api annotated",
-                0.8,
-                rate=0.5,
-            ),
-            StepSpec(
-                "logs",
-                "Check recent logs",
-                "kubectl logs deployment/shop-api -n shop --since=10m --tail=50",
-                "INFO started shop-api {version} ({sha})",
-                3,
-                rate=0.35,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "helm-pending",
-                "helm",
-                0.2,
-                "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress",
-                ("helm history shop-api -n shop --max 5", "helm rollback shop-api {rev} -n shop"),
-                "helm upgrade blocked by a pending release",
-                "A previous upgrade was interrupted and left the release pending-upgrade.",
-            ),
-            FailureMode(
-                "progress-deadline",
-                "rollout",
-                0.1,
-                'error: deployment "shop-api" exceeded its progress deadline',
-                (
-                    "kubectl describe pods -n shop -l app=shop-api",
-                    "kubectl rollout restart deployment/shop-api -n shop",
-                ),
-                "rollout exceeded its progress deadline",
-                "New pods stuck pulling the image while the node was under disk pressure.",
-                journals=0,
-            ),
-        ),
-        typo=("kubeclt get pods -n shop -l app=shop-api", "bash: kubeclt: command not found"),
-    ),
-    Procedure(
-        name="deployment-frontend",
-        operation_type="deployment",
-        scope="frontend",
-        tags=("deployment", "frontend", "cloudfront"),
-        slug="deployed-frontend",
-        context="deployed frontend www.example.com ({sha})",
-        note_title="Deployed the frontend static site ({sha})",
-        variables={"sha": "git_sha", "inval": "inval_id", "files": "int:40:300"},
-        steps=(
-            StepSpec("install", "Install dependencies", "npm ci", "added 1432 packages in 38s", 40),
-            StepSpec("lint", "Lint", "npm run lint", "> web@0.0.0 lint\n> eslint src", 15, rate=0.45, swap_next=0.4),
-            StepSpec(
-                "build",
-                "Build the site",
-                "npm run build",
-                "vite v5.4.2 building for production...\ndist/index.html  0.46 kB",
-                60,
-            ),
-            StepSpec(
-                "sync",
-                "Sync assets to S3",
-                "aws s3 sync dist/ s3://www-example-com-site --delete --cache-control max-age=31536000",
-                "upload: dist/assets/index-{sha}.js to s3://www-example-com-site/assets/index-{sha}.js",
-                20,
-                wrapper=0.3,
-                continuation=0.3,
-            ),
-            StepSpec(
-                "index",
-                "Upload index.html without caching",
-                "aws s3 cp dist/index.html s3://www-example-com-site/index.html --cache-control no-cache",
-                "upload: dist/index.html to s3://www-example-com-site/index.html",
-                2,
-            ),
-            StepSpec(
-                "invalidate",
-                "Invalidate CloudFront",
-                "aws cloudfront create-invalidation --distribution-id E2QWRTYX5ABCDE --paths '/*'",
-                '{\n    "Invalidation": {\n        "Id": "{inval}",\n        "Status": "InProgress"\n    }\n}',
-                2,
-            ),
-            StepSpec(
-                "wait",
-                "Wait for the invalidation",
-                "aws cloudfront wait invalidation-completed --distribution-id E2QWRTYX5ABCDE --id {inval}",
-                "",
-                60,
-            ),
-            StepSpec(
-                "check",
-                "Check the site",
-                "curl -sI https://www.example.com/",
-                "HTTP/2 200\ncontent-type: text/html\nx-cache: Miss from cloudfront",
-                1,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "s3-expired-token",
-                "sync",
-                0.2,
-                "fatal error: An error occurred (ExpiredToken) when calling the ListObjectsV2 operation: "
-                "The provided token has expired.",
-                ("aws sso login --profile prod",),
-                "aws s3 sync fails with ExpiredToken",
-                "The SSO session had expired.",
-            ),
-            FailureMode(
-                "heap",
-                "build",
-                0.12,
-                "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
-                ("export NODE_OPTIONS=--max-old-space-size=4096",),
-                "vite build runs out of heap",
-                "The default Node heap is too small for the build.",
-            ),
-        ),
-        typo=("npm run biuld", 'npm ERR! Missing script: "biuld"'),
-    ),
-    Procedure(
-        name="deployment-infrastructure",
-        operation_type="deployment",
-        scope="infrastructure",
-        tags=("deployment", "infrastructure", "terraform"),
-        slug="deployed-infrastructure-terraform",
-        context="applied terraform for the prod infrastructure ({sha})",
-        note_title="Deployed infrastructure changes with terraform ({sha})",
-        variables={"sha": "git_sha", "lock": "uuid", "adds": "int:1:9"},
-        steps=(
-            StepSpec(
-                "init",
-                "Initialise",
-                "terraform -chdir=infra/prod init -input=false",
-                "Terraform has been successfully initialized!",
-                15,
-            ),
-            StepSpec(
-                "workspace", "Select workspace", "terraform -chdir=infra/prod workspace select prod", "", 2, rate=0.5
-            ),
-            StepSpec(
-                "validate",
-                "Validate",
-                "terraform -chdir=infra/prod validate",
-                "Success! The configuration is valid.",
-                3,
-                rate=0.4,
-            ),
-            StepSpec(
-                "plan",
-                "Plan",
-                "terraform -chdir=infra/prod plan -input=false -out=tfplan-{sha}",
-                "Plan: {adds} to add, 2 to change, 0 to destroy.",
-                40,
-                wrapper=0.4,
-            ),
-            StepSpec(
-                "show",
-                "Review the plan",
-                "terraform -chdir=infra/prod show -no-color tfplan-{sha}",
-                "Plan: {adds} to add, 2 to change, 0 to destroy.",
-                3,
-                rate=0.35,
-            ),
-            StepSpec(
-                "apply",
-                "Apply",
-                "terraform -chdir=infra/prod apply -input=false tfplan-{sha}",
-                "Apply complete! Resources: {adds} added, 2 changed, 0 destroyed.",
-                150,
-                wrapper=0.4,
-            ),
-            StepSpec(
-                "output",
-                "Read outputs",
-                "terraform -chdir=infra/prod output -json",
-                '{\n  "vpc_id": {"value": "vpc-0a1b2c3d4e5f67890"}\n}',
-                3,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "state-lock",
-                "plan",
-                0.2,
-                "Error: Error acquiring the state lock\n\nLock Info:\n  ID:        {lock}\n"
-                "  Path:      acme-tfstate/prod/terraform.tfstate",
-                ("terraform -chdir=infra/prod force-unlock -force {lock}",),
-                "terraform state lock held",
-                "A cancelled CI job left the DynamoDB lock behind.",
-            ),
-            FailureMode(
-                "throttled",
-                "apply",
-                0.1,
-                "Error: creating EC2 Security Group Rule: RequestLimitExceeded: Request limit exceeded.",
-                ("sleep 60",),
-                "apply throttled by EC2 API",
-                "Too many concurrent API calls.",
-                journals=0,
-            ),
-        ),
-        typo=("terrafrom -chdir=infra/prod plan", "bash: terrafrom: command not found"),
-    ),
-    Procedure(
-        name="rollback-kubernetes",
-        operation_type="rollback",
-        scope="kubernetes",
-        tags=("rollback", "kubernetes", "eks"),
-        slug="rollback-shop-api-kubernetes",
-        context="rolled back shop-api on kubernetes to revision {rev}",
-        note_title="Rolled back shop-api on kubernetes (revision {rev})",
-        variables={"rev": "int:20:400", "version": "semver", "pod": "hex12"},
-        steps=(
-            StepSpec(
-                "context",
-                "Switch kube context",
-                f"kubectl config use-context {K8S_CONTEXT}",
-                f'Switched to context "{K8S_CONTEXT}".',
-                0.5,
-            ),
-            StepSpec(
-                "history",
-                "List revisions",
-                "kubectl rollout history deployment/shop-api -n shop",
-                "REVISION  CHANGE-CAUSE\n{rev}       release {version}",
-                1.5,
-            ),
-            StepSpec(
-                "image",
-                "Check the running image",
-                "kubectl get deployment shop-api -n shop -o jsonpath='{.spec.template.spec.containers[0].image}'",
-                "ghcr.io/acme/shop-api:{version}",
-                1.0,
-                rate=0.5,
-            ),
-            StepSpec(
-                "undo",
-                "Undo to the previous revision",
-                "kubectl rollout undo deployment/shop-api -n shop --to-revision={rev}",
-                "deployment.apps/shop-api rolled back",
-                2,
-            ),
-            StepSpec(
-                "status",
-                "Watch the rollout",
-                "kubectl rollout status deployment/shop-api -n shop --timeout=300s",
-                'deployment "shop-api" successfully rolled out',
-                50,
-            ),
-            StepSpec(
-                "pods",
-                "Check pods",
-                "kubectl get pods -n shop -l app=shop-api",
-                "shop-api-{pod}   1/1     Running   0          30s",
-                1.2,
-            ),
-            StepSpec("smoke", "Smoke check", "curl -s https://shop.example.com/healthz", '{"ok": true}', 1),
-        ),
-        failures=(
-            FailureMode(
-                "no-revision",
-                "undo",
-                0.15,
-                "error: unable to find specified revision {rev} in history",
-                ("kubectl rollout history deployment/shop-api -n shop",),
-                "rollout undo cannot find the revision",
-                "revisionHistoryLimit is 10; the revision was garbage-collected.",
-            ),
-        ),
-        typo=("kubectl rollout stauts deployment/shop-api -n shop", 'error: unknown command "stauts"'),
-    ),
-    Procedure(
-        name="incident-queue-backlog",
-        operation_type="incident-response",
-        scope="queue backlog",
-        tags=("incident", "sqs", "queue-backlog"),
-        slug="incident-queue-backlog",
-        context="orders queue backlog alarm - {depth} messages waiting",
-        note_title="Incident: orders queue backlog ({depth} messages)",
-        variables={
-            "depth": "int:5000:90000",
-            "epoch": "epoch_ms",
-            "count": "int:6:24",
-            "req": "uuid",
-            "user": "user",
-            "age": "int:300:4000",
-        },
-        steps=(
-            StepSpec(
-                "depth",
-                "Check queue depth",
-                f"aws sqs get-queue-attributes --queue-url {QUEUE} --attribute-names "
-                "ApproximateNumberOfMessages ApproximateAgeOfOldestMessage",
-                '{\n    "Attributes": {\n        "ApproximateNumberOfMessages": "{depth}",\n'
-                '        "ApproximateAgeOfOldestMessage": "{age}"\n    }\n}',
-                1.5,
-                continuation=0.3,
-            ),
-            StepSpec(
-                "service",
-                "Check the worker service",
-                "aws ecs describe-services --cluster prod --services orders-worker "
-                "--query 'services[0].[runningCount,desiredCount]'",
-                "[\n    4,\n    4\n]",
-                1.5,
-                swap_next=0.3,
-            ),
-            StepSpec(
-                "errors",
-                "Search worker errors",
-                "aws logs filter-log-events --log-group-name /ecs/orders-worker --start-time {epoch} "
-                "--filter-pattern ERROR --max-items 50",
-                '{\n    "events": [],\n    "searchedLogStreams": []\n}',
-                6,
-            ),
-            StepSpec(
-                "scale",
-                "Scale out the workers",
-                "aws ecs update-service --cluster prod --service orders-worker --desired-count {count}",
-                '{\n    "service": {\n        "desiredCount": {count}\n    }\n}',
-                2,
-                wrapper=0.3,
-            ),
-            StepSpec(
-                "stable",
-                "Wait for the service to settle",
-                "aws ecs wait services-stable --cluster prod --services orders-worker",
-                "",
-                150,
-            ),
-            StepSpec(
-                "redrive",
-                "Redrive the dead-letter queue",
-                "aws sqs start-message-move-task --source-arn arn:aws:sqs:us-east-1:123456789012:orders-dlq",
-                '{\n    "TaskHandle": "{req}"\n}',
-                2,
-                rate=0.35,
-            ),
-            StepSpec(
-                "depth-after",
-                "Check queue depth",
-                f"aws sqs get-queue-attributes --queue-url {QUEUE} --attribute-names "
-                "ApproximateNumberOfMessages ApproximateAgeOfOldestMessage",
-                '{\n    "Attributes": {\n        "ApproximateNumberOfMessages": "12"\n    }\n}',
-                1.5,
-                continuation=0.3,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "ecs-denied",
-                "scale",
-                0.15,
-                "An error occurred (AccessDeniedException) when calling the UpdateService operation: User: "
-                "arn:aws:sts::123456789012:assumed-role/oncall-readonly/{user} is not authorized to perform: "
-                "ecs:UpdateService",
-                ("aws sso login --profile prod-admin", "export AWS_PROFILE=prod-admin"),
-                "UpdateService denied for the read-only on-call role",
-                "The on-call shell used the read-only profile.",
-                exit_code=254,
-            ),
-            FailureMode(
-                "stable-timeout",
-                "stable",
-                0.15,
-                "Waiter ServicesStable failed: Max attempts exceeded",
-                ("aws ecs describe-services --cluster prod --services orders-worker --query 'services[0].events[:5]'",),
-                "services-stable waiter gives up",
-                "New tasks waited for ENIs in a full subnet.",
-                exit_code=255,
-            ),
-        ),
-        typo=(
-            "aws sqs get-queue-atributes --queue-url " + QUEUE,
-            "aws: error: argument operation: Invalid choice: 'get-queue-atributes'",
-        ),
-    ),
-    Procedure(
-        name="incident-certificate",
-        operation_type="incident-response",
-        scope="certificate renewal",
-        tags=("incident", "tls", "certificate-renewal"),
-        slug="incident-certificate-renewal",
-        context="TLS certificate renewal for api.example.com - expires in {days} days",
-        note_title="Incident: certificate renewal for api.example.com ({days} days left)",
-        variables={"days": "int:1:9", "stamp": "timestamp", "serial": "hex12"},
-        steps=(
-            StepSpec("expiry", "Check the expiry date", OPENSSL_CHECK, "notAfter={stamp}", 1.0),
-            StepSpec(
-                "dry-run",
-                "Dry run",
-                "sudo certbot renew --cert-name api.example.com --dry-run",
-                "Congratulations, all simulated renewals succeeded",
-                25,
-                rate=0.5,
-            ),
-            StepSpec(
-                "renew",
-                "Renew",
-                "sudo certbot renew --cert-name api.example.com --force-renewal",
-                "Congratulations, all renewals succeeded: /etc/letsencrypt/live/api.example.com/fullchain.pem",
-                30,
-            ),
-            StepSpec(
-                "nginx-test",
-                "Test the nginx configuration",
-                "sudo nginx -t",
-                "nginx: configuration file /etc/nginx/nginx.conf test is successful",
-                0.5,
-            ),
-            StepSpec("reload", "Reload nginx", "sudo systemctl reload nginx", "", 1.0),
-            StepSpec("expiry-after", "Check the expiry date", OPENSSL_CHECK, "notAfter={stamp}", 1.0),
-            StepSpec(
-                "curl",
-                "Check the served certificate",
-                "curl -svo /dev/null https://api.example.com/ 2>&1 | grep -i 'expire date'",
-                "*  expire date: {stamp}",
-                1.0,
-                rate=0.4,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "challenge",
-                "renew",
-                0.2,
-                "Challenge failed for domain api.example.com\nDetail: 203.0.113.7: Timeout during connect "
-                "(likely firewall problem)",
-                ("sudo ufw allow 80/tcp",),
-                "certbot HTTP-01 challenge times out",
-                "Port 80 was closed by the hardening playbook.",
-            ),
-        ),
-        typo=("sudo certbot renwe --cert-name api.example.com", "certbot: error: unrecognized arguments: renwe"),
-    ),
-    Procedure(
-        name="migration-database",
-        operation_type="migration",
-        scope="database",
-        tags=("migration", "database", "aurora", "alembic"),
-        slug="migration-aurora-schema",
-        context="alembic schema migration on app-aurora prod ({rev})",
-        note_title="Ran the database schema migration ({rev})",
-        variables={
-            "date": "date",
-            "rev": "alembic_rev",
-            "pid": "int:1000:65000",
-            "rows": "int:1000:900000",
-            "pct": "int:10:90",
-        },
-        steps=(
-            StepSpec(
-                "snapshot",
-                "Snapshot the cluster",
-                "aws rds create-db-cluster-snapshot --db-cluster-identifier app-aurora "
-                "--db-cluster-snapshot-identifier pre-migration-{date}",
-                '{\n    "DBClusterSnapshot": {\n        "Status": "creating"\n    }\n}',
-                3,
-                continuation=0.4,
-            ),
-            StepSpec(
-                "snapshot-wait",
-                "Wait for the snapshot",
-                "aws rds wait db-cluster-snapshot-available --db-cluster-snapshot-identifier pre-migration-{date}",
-                "",
-                240,
-            ),
-            StepSpec("current", "Current revision", "alembic current", "{rev} (head)", 3, wrapper=0.5),
-            StepSpec(
-                "history",
-                "Show pending revisions",
-                "alembic history -r current:head",
-                "{rev} -> head, add reports.sector",
-                2,
-                rate=0.4,
-                wrapper=0.5,
-            ),
-            StepSpec(
-                "upgrade",
-                "Upgrade",
-                "alembic upgrade head",
-                "INFO  [alembic.runtime.migration] Running upgrade -> {rev}",
-                45,
-                wrapper=0.5,
-            ),
-            StepSpec("current-after", "Current revision", "alembic current", "{rev} (head)", 3, wrapper=0.5),
-            StepSpec(
-                "sanity",
-                "Sanity query",
-                "psql \"$DATABASE_URL\" -c 'select count(*) from reports'",
-                " count\n-------\n {rows}\n(1 row)",
-                2,
-                rate=0.45,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "lock-timeout",
-                "upgrade",
-                0.2,
-                "sqlalchemy.exc.OperationalError: (psycopg2.errors.LockNotAvailable) canceling statement "
-                "due to lock timeout",
-                (
-                    'psql "$DATABASE_URL" -c "select pid, state, query from pg_stat_activity where '
-                    "wait_event_type = 'Lock'\"",
-                    "psql \"$DATABASE_URL\" -c 'select pg_terminate_backend({pid})'",
-                ),
-                "alembic upgrade hits lock timeout",
-                "A long analytics query held a lock on reports.",
-            ),
-            FailureMode(
-                "snapshot-wait",
-                "snapshot-wait",
-                0.12,
-                "Waiter DBClusterSnapshotAvailable failed: Max attempts exceeded",
-                (
-                    "aws rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier pre-migration-{date} "
-                    "--query 'DBClusterSnapshots[0].PercentProgress'",
-                ),
-                "snapshot waiter gives up",
-                "Large cluster snapshots take longer than the waiter allows.",
-                exit_code=255,
-            ),
-        ),
-        typo=("alembic upgarde head", "alembic: error: argument {upgrade,...}: invalid choice: 'upgarde'"),
-    ),
-    Procedure(
-        name="scaling-database",
-        operation_type="scaling",
-        scope="database",
-        tags=("scaling", "database", "aurora"),
-        slug="scaling-aurora-reader",
-        context="added Aurora reader app-aurora-reader-{n} for read load",
-        note_title="Scaling: added an Aurora reader to the database (reader {n})",
-        variables={"n": "int:2:60", "start": "timestamp", "end": "timestamp", "cpu": "int:55:97"},
-        steps=(
-            StepSpec(
-                "members",
-                "List cluster members",
-                "aws rds describe-db-clusters --db-cluster-identifier app-aurora "
-                "--query 'DBClusters[0].DBClusterMembers'",
-                '[\n    {\n        "DBInstanceIdentifier": "app-aurora-writer",\n        "IsClusterWriter": true\n'
-                "    }\n]",
-                1.5,
-            ),
-            StepSpec(
-                "cpu",
-                "Check reader CPU",
-                "aws cloudwatch get-metric-statistics --namespace AWS/RDS --metric-name CPUUtilization "
-                "--dimensions Name=DBClusterIdentifier,Value=app-aurora --start-time {start} --end-time {end} "
-                "--period 300 --statistics Average",
-                '{\n    "Datapoints": [\n        {\n            "Average": {cpu}.4\n        }\n    ]\n}',
-                2,
-                rate=0.5,
-                continuation=0.5,
-            ),
-            StepSpec(
-                "create",
-                "Create the reader",
-                "aws rds create-db-instance --db-instance-identifier app-aurora-reader-{n} "
-                "--db-cluster-identifier app-aurora --engine aurora-postgresql --db-instance-class db.r6g.large",
-                '{\n    "DBInstance": {\n        "DBInstanceStatus": "creating"\n    }\n}',
-                3,
-                continuation=0.5,
-            ),
-            StepSpec(
-                "wait",
-                "Wait until available",
-                "aws rds wait db-instance-available --db-instance-identifier app-aurora-reader-{n}",
-                "",
-                540,
-            ),
-            StepSpec(
-                "verify",
-                "Verify the reader",
-                "aws rds describe-db-instances --db-instance-identifier app-aurora-reader-{n} "
-                "--query 'DBInstances[0].DBInstanceStatus'",
-                '"available"',
-                1.5,
-            ),
-            StepSpec(
-                "members-after",
-                "List cluster members",
-                "aws rds describe-db-clusters --db-cluster-identifier app-aurora "
-                "--query 'DBClusters[0].DBClusterMembers'",
-                '[\n    {\n        "DBInstanceIdentifier": "app-aurora-reader-{n}",\n'
-                '        "IsClusterWriter": false\n    }\n]',
-                1.5,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "instance-wait",
-                "wait",
-                0.2,
-                "Waiter DBInstanceAvailable failed: Max attempts exceeded",
-                (
-                    "aws rds describe-events --source-type db-instance --source-identifier app-aurora-reader-{n} "
-                    "--duration 60",
-                ),
-                "db-instance-available waiter gives up",
-                "New readers in a busy AZ take more than 20 minutes.",
-                exit_code=255,
-            ),
-        ),
-        typo=("aws rds wiat db-instance-available", "aws: error: argument operation: Invalid choice: 'wiat'"),
-    ),
-    Procedure(
-        name="scaling-kubernetes",
-        operation_type="scaling",
-        scope="kubernetes",
-        tags=("scaling", "kubernetes", "eks"),
-        slug="scaling-shop-api-kubernetes",
-        context="scaled shop-api on kubernetes to {replicas} replicas for the sale",
-        note_title="Scaling shop-api on kubernetes ({replicas} replicas)",
-        variables={"replicas": "int:6:30", "nodes": "int:4:16", "asg": "hex12", "cpu": "int:50:95"},
-        steps=(
-            StepSpec(
-                "hpa",
-                "Check the autoscaler",
-                "kubectl get hpa shop-api -n shop",
-                "NAME       REFERENCE             TARGETS   MINPODS   MAXPODS   REPLICAS\n"
-                "shop-api   Deployment/shop-api   {cpu}%/70%   3         30        4",
-                1.0,
-            ),
-            StepSpec(
-                "top",
-                "Check pod load",
-                "kubectl top pods -n shop -l app=shop-api",
-                "NAME                        CPU(cores)   MEMORY(bytes)\nshop-api-7c9f   {cpu}0m   412Mi",
-                2,
-                rate=0.5,
-            ),
-            StepSpec(
-                "nodes",
-                "Scale the node group",
-                "eksctl scale nodegroup --cluster prod-eks --name ng-general --nodes {nodes} --nodes-max 20",
-                '[ℹ]  scaling nodegroup "ng-general" in cluster prod-eks\n[✔]  nodegroup successfully scaled',
-                180,
-                continuation=0.3,
-            ),
-            StepSpec(
-                "patch",
-                "Raise the autoscaler floor",
-                'kubectl patch hpa shop-api -n shop --type merge -p \'{"spec":{"minReplicas":{replicas}}}\'',
-                "horizontalpodautoscaler.autoscaling/shop-api patched",
-                1.0,
-            ),
-            StepSpec(
-                "scale",
-                "Scale the deployment",
-                "kubectl scale deployment/shop-api -n shop --replicas={replicas}",
-                "deployment.apps/shop-api scaled",
-                1.5,
-            ),
-            StepSpec(
-                "rollout",
-                "Watch the rollout",
-                "kubectl rollout status deployment/shop-api -n shop --timeout=300s",
-                'deployment "shop-api" successfully rolled out',
-                40,
-            ),
-            StepSpec(
-                "hpa-after",
-                "Check the autoscaler",
-                "kubectl get hpa shop-api -n shop",
-                "NAME       REFERENCE             TARGETS   MINPODS   MAXPODS   REPLICAS\n"
-                "shop-api   Deployment/shop-api   41%/70%   {replicas}         30        {replicas}",
-                1.0,
-            ),
-        ),
-        failures=(
-            FailureMode(
-                "asg-max",
-                "nodes",
-                0.15,
-                'Error: failed to scale nodegroup for cluster "prod-eks", error: operation error '
-                "Auto Scaling: UpdateAutoScalingGroup, desired capacity exceeds max size",
-                (
-                    "aws autoscaling update-auto-scaling-group --auto-scaling-group-name "
-                    "eks-ng-general-{asg} --max-size 20",
-                ),
-                "eksctl scale refused - desired capacity over max",
-                "The ASG max size was lower than the nodegroup max.",
-            ),
-        ),
-        typo=("kubectl scale deployment/shop-api -n shop --replica=8", "error: unknown flag: --replica"),
-    ),
-)
+    """A typed-wrong command and the error it prints (the ``literal`` typo habit of this procedure)."""
+    misleading: tuple[str, ...] = ()
+    """Contexts worded with another operation type's words, for the misleading metadata tier."""
 
 
 @dataclass(frozen=True)
@@ -1021,59 +162,121 @@ class OneOff:
     commands: tuple[tuple[str, str], ...]
 
 
-ONE_OFFS: tuple[OneOff, ...] = (
-    OneOff(
-        "rollback",
-        "lambda",
-        ("rollback", "lambda", "aws"),
-        "rollback-lambda",
-        "rolled back Lambda report_worker to the previous image",
-        (
-            (
-                f"aws lambda update-function-code --function-name report_worker --image-uri "
-                f"{ECR}/telegram-api@sha256:{'4e' * 32}",
-                '{"LastUpdateStatus": "InProgress"}',
-            ),
-            ("aws lambda wait function-updated --function-name report_worker", ""),
-            ("curl -s https://api.example.com/health", '{"status": "healthy"}'),
+@dataclass(frozen=True)
+class TypoHabit:
+    """One way people mistype: ``literal`` replays the procedure's own typo, the others derive one."""
+
+    kind: str
+    error: str
+    exit_code: int
+
+
+@dataclass(frozen=True)
+class Phrasings:
+    """How hand-written notes and failure records are worded."""
+
+    note_intros: tuple[str, ...]
+    note_between: tuple[str, ...]
+    note_after_failure: tuple[str, ...]
+    note_closings: tuple[str, ...]
+    note_prompts: tuple[str, ...]
+    note_fences: tuple[str, ...]
+    comments: tuple[str, ...]
+    noise_operation: str
+    fix_operation: str
+    failure_symptoms: tuple[str, ...]
+    journal_preventions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """One tier of vocabulary, read from ``benchmarks/vocab/<name>/*.json``."""
+
+    name: str
+    procedures: tuple[Procedure, ...]
+    one_offs: tuple[OneOff, ...]
+    noise: tuple[tuple[str, str], ...]
+    wrappers: tuple[str, ...]
+    """Templates with ``{command}`` where the wrapped command goes."""
+    typos: tuple[TypoHabit, ...]
+    phrasings: Phrasings
+
+
+def _read(folder: Path, name: str) -> Any:
+    return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _procedure(data: dict[str, Any]) -> Procedure:
+    return Procedure(
+        name=data["name"],
+        operation_type=data["operation_type"],
+        scope=data["scope"],
+        tags=tuple(data["tags"]),
+        slug=data["slug"],
+        context=data["context"],
+        note_title=data["note_title"],
+        variables=dict(data["variables"]),
+        steps=tuple(StepSpec(**step) for step in data["steps"]),
+        failures=tuple(FailureMode(**{**mode, "fixes": tuple(mode["fixes"])}) for mode in data.get("failures", [])),
+        typo=(data["typo"][0], data["typo"][1]) if data.get("typo") else ("", ""),
+        misleading=tuple(data.get("misleading", ())),
+    )
+
+
+def load_vocabulary(folder: Path) -> Vocabulary:
+    """Read one vocabulary folder; the benchmark names the folder, nothing in ``src/`` ever does."""
+    stacks = _read(folder, "procedures")
+    phrasings = _read(folder, "phrasings")
+    return Vocabulary(
+        name=folder.name,
+        procedures=tuple(_procedure(item) for item in stacks["procedures"]),
+        one_offs=tuple(
+            OneOff(
+                item["operation_type"],
+                item["scope"],
+                tuple(item["tags"]),
+                item["slug"],
+                item["context"],
+                tuple((command, output) for command, output in item["commands"]),
+            )
+            for item in stacks["one_offs"]
         ),
-    ),
-    OneOff(
-        "migration",
-        "search index",
-        ("migration", "elasticsearch"),
-        "migration-search-index",
-        "migrated the products search index to a new mapping",
-        (
-            (
-                "curl -s -X PUT https://search.internal:9200/products-v7 -H 'Content-Type: application/json' "
-                "-d @mapping.json",
-                '{"acknowledged": true}',
-            ),
-            (
-                "curl -s -X POST https://search.internal:9200/_reindex -H 'Content-Type: application/json' "
-                "-d @reindex.json",
-                '{"took": 512344, "total": 1200345}',
-            ),
-            ("curl -s -X POST https://search.internal:9200/_aliases -d @swap-alias.json", '{"acknowledged": true}'),
+        noise=tuple((command, output) for command, output in _read(folder, "noise")["commands"]),
+        wrappers=tuple(_read(folder, "wrappers")["wrappers"]),
+        typos=tuple(TypoHabit(**habit) for habit in _read(folder, "typos")["habits"]),
+        phrasings=Phrasings(
+            note_intros=tuple(phrasings["note_intros"]),
+            note_between=tuple(phrasings["note_between"]),
+            note_after_failure=tuple(phrasings["note_after_failure"]),
+            note_closings=tuple(phrasings["note_closings"]),
+            note_prompts=tuple(phrasings["note_prompts"]),
+            note_fences=tuple(phrasings["note_fences"]),
+            comments=tuple(phrasings["comments"]),
+            noise_operation=phrasings["noise_operation"],
+            fix_operation=phrasings["fix_operation"],
+            failure_symptoms=tuple(phrasings["failure_symptoms"]),
+            journal_preventions=tuple(phrasings["journal_preventions"]),
         ),
-    ),
-    OneOff(
-        "scaling",
-        "redis cache",
-        ("scaling", "redis", "elasticache"),
-        "scaling-redis-cache",
-        "scaled the redis cache cluster to cache.r6g.xlarge",
-        (
-            (
-                "aws elasticache modify-replication-group --replication-group-id sessions-redis "
-                "--cache-node-type cache.r6g.xlarge --apply-immediately",
-                '{"Status": "modifying"}',
-            ),
-            ("aws elasticache wait replication-group-available --replication-group-id sessions-redis", ""),
-        ),
-    ),
-)
+    )
+
+
+@cache
+def vocabulary(name: str) -> Vocabulary:
+    """A vocabulary tier by folder name (``tuned`` or ``heldout``), read once."""
+    return load_vocabulary(VOCAB_ROOT / name)
+
+
+TUNED = vocabulary("tuned")
+PROCEDURES: tuple[Procedure, ...] = TUNED.procedures
+ONE_OFFS: tuple[OneOff, ...] = TUNED.one_offs
+
+
+class Metadata(enum.StrEnum):
+    """How much the words around the commands tell: the commands themselves are the same in every tier."""
+
+    FULL = "full-tags"
+    NO_TAGS = "no-tags"
+    MISLEADING = "misleading"
 
 
 # ---------------------------------------------------------------- runs
@@ -1087,10 +290,12 @@ class Call:
     seconds: float
     exit_code: int = 0
     step: str = ""
-    """The truth step this call performs ("" for noise and fixes)."""
+    """The truth step this call performs ("" for noise, typos and fixes)."""
     wrapped: bool = False
     continued: bool = False
     comment: str = ""
+    failure: str = ""
+    """The failure mode this failed call belongs to ("" unless it failed because of one)."""
 
 
 @dataclass
@@ -1106,21 +311,12 @@ class RunRecord:
     steps_done: list[str]
     failures: list[str] = field(default_factory=list)
     path: str = ""
-
-
-_NOISE = (
-    ("ls -la", "total 48\ndrwxr-xr-x  9 dev dev 4096 .\n-rw-r--r--  1 dev dev 1204 README.md"),
-    ("pwd", "/home/dev/src/app"),
-    ("git status", "On branch main\nYour branch is up to date with 'origin/main'.\n\nnothing to commit"),
-    ("git log --oneline -5", "4c1d2e9 fix: retry on 429\n8a7b6c5 chore: bump deps"),
-    ("cat README.md", "# app\n\nSee docs/"),
-    ("clear", ""),
-    (
-        "aws sts get-caller-identity",
-        '{\n    "Account": "123456789012",\n    "Arn": "arn:aws:sts::123456789012:assumed-role/dev"\n}',
-    ),
-)
-_COMMENTS = ("# double-check before touching prod", "# as in the runbook", "# takes a while", "# retry if flaky")
+    wrapper: str = "ENV=prod doppler run -- {command}"
+    context: str = ""
+    title: str = ""
+    tags: tuple[str, ...] = ()
+    spans: list[tuple[int, int, int]] = field(default_factory=list)
+    """(first line, last line, call index) of every place the written file shows a call."""
 
 
 @dataclass(frozen=True)
@@ -1155,13 +351,69 @@ def _order(procedure: Procedure, rng: random.Random, swap_scale: float = 1.0) ->
     return steps
 
 
+def _swap_letters(word: str, rng: random.Random) -> str:
+    spots = [i for i in range(len(word) - 1) if word[i] != word[i + 1] and word[i].isalpha() and word[i + 1].isalpha()]
+    if not spots:
+        return word + word[-1]
+    i = rng.choice(spots)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def _drop_letter(word: str, rng: random.Random, keep: int = 1) -> str:
+    spots = [i for i in range(keep, len(word)) if word[i].isalpha()]
+    if len(word) <= keep + 1 or not spots:
+        return word + word[-1]
+    i = rng.choice(spots)
+    return word[:i] + word[i + 1 :]
+
+
+def typo_of(command: str, habit: TypoHabit, rng: random.Random) -> tuple[str, str]:
+    """A mistyped form of ``command`` and the error it prints, the way ``habit`` mistypes."""
+    words = command.split(" ")
+    head = 1 if words[0] == "sudo" and len(words) > 1 else 0
+    program = words[head]
+    kind = habit.kind
+    if kind == "subcommand_transpose" and not (len(words) > head + 1 and words[head + 1].isalpha()):
+        kind = "program_transpose"
+    flags = [i for i, word in enumerate(words) if word.startswith("--") and len(word.split("=")[0]) > 5]
+    if kind == "flag_drop" and not flags:
+        kind = "program_drop"
+    if kind == "truncated" and len(words) <= head + 3:
+        kind = "program_transpose"
+    if kind == "program_transpose":
+        word = _swap_letters(program, rng)
+        words[head] = word
+    elif kind == "program_drop":
+        word = _drop_letter(program, rng)
+        words[head] = word
+    elif kind == "subcommand_transpose":
+        word = _swap_letters(words[head + 1], rng)
+        words[head + 1] = word
+    elif kind == "flag_drop":
+        index = rng.choice(flags)
+        name, _, value = words[index].partition("=")
+        word = _drop_letter(name, rng, keep=2)
+        words[index] = word + ("=" + value if value else "")
+    else:
+        word = program
+        words = words[: head + 2]
+    return " ".join(words), habit.error.format(word=word, program=program)
+
+
 def simulate_run(
-    procedure: Procedure, index: int, rng: random.Random, note: bool, hardness: Hardness = STANDARD
+    procedure: Procedure,
+    index: int,
+    rng: random.Random,
+    note: bool,
+    hardness: Hardness = STANDARD,
+    vocab: Vocabulary = TUNED,
 ) -> RunRecord:
     """One run of a procedure: what was typed, printed and how long it took (nothing written yet)."""
     values = {name: _value(kind, rng) for name, kind in procedure.variables.items()}
     day = START_DAY + timedelta(days=rng.randrange(SPAN_DAYS))
     clock = time(rng.randint(7, 22), rng.randint(0, 59), rng.randint(0, 59))
+    wrapper = rng.choice(vocab.wrappers)
+    phrasings = vocab.phrasings
     calls: list[Call] = []
     done: list[str] = []
     failures: list[str] = []
@@ -1169,15 +421,21 @@ def simulate_run(
     for spec in _order(procedure, rng, hardness.swap_scale):
         if spec.optional and rng.random() >= spec.rate:
             continue
-        if rng.random() < hardness.noise_rate:
-            command, output = rng.choice(_NOISE)
-            calls.append(Call(command, output, "Look around", _scatter(rng, 1.0)))
-        if procedure.typo[0] and rng.random() < hardness.typo_rate:
-            calls.append(Call(procedure.typo[0], procedure.typo[1], "Run command", 0.3, exit_code=127))
-        wrapped = rng.random() < spec.wrapper
-        continued = rng.random() < spec.continuation
-        comment = rng.choice(_COMMENTS) if rng.random() < 0.1 else ""
         command = render(spec.command, values)
+        if rng.random() < hardness.noise_rate:
+            noise, output = rng.choice(vocab.noise)
+            calls.append(Call(noise, output, phrasings.noise_operation, _scatter(rng, 1.0)))
+        if rng.random() < hardness.typo_rate:
+            habit = rng.choice(vocab.typos)
+            if habit.kind == "literal":
+                typed, error = procedure.typo
+            else:
+                typed, error = typo_of(command, habit, rng)
+            if typed:
+                calls.append(Call(typed, error, "Run command", 0.3, exit_code=habit.exit_code))
+        wrapped = rng.random() < spec.wrapper and not ("'" in command and "'{command}'" in wrapper)
+        continued = rng.random() < spec.continuation
+        comment = rng.choice(phrasings.comments) if rng.random() < 0.1 else ""
         mode = modes.get(spec.key)
         if mode is not None and rng.random() < mode.rate:
             failures.append(mode.key)
@@ -1191,10 +449,12 @@ def simulate_run(
                     spec.key,
                     wrapped,
                     continued,
+                    failure=mode.key,
                 )
             )
             for fix in mode.fixes:
-                calls.append(Call(render(fix, values), "", "Fix: " + mode.title, _scatter(rng, 8.0)))
+                operation = phrasings.fix_operation.format(title=mode.title)
+                calls.append(Call(render(fix, values), "", operation, _scatter(rng, 8.0)))
         calls.append(
             Call(
                 command,
@@ -1211,7 +471,22 @@ def simulate_run(
         done.append(spec.key)
     gaps = sum(rng.uniform(4.0, 25.0) for _ in calls)
     total = round(sum(call.seconds for call in calls) + gaps)
-    return RunRecord(procedure.name, index, day, clock, values, calls, float(total), note, done, failures)
+    return RunRecord(
+        procedure.name,
+        index,
+        day,
+        clock,
+        values,
+        calls,
+        float(total),
+        note,
+        done,
+        failures,
+        wrapper=wrapper,
+        context=render(procedure.context, values),
+        title=render(procedure.note_title, values),
+        tags=procedure.tags,
+    )
 
 
 # ---------------------------------------------------------------- writing
@@ -1231,13 +506,13 @@ def _continued(command: str) -> str:
     return " \\\n  ".join(lines)
 
 
-def _typed(call: Call) -> str:
-    command = (WRAPPER if call.wrapped else "") + call.command
+def _squashed(call: Call, wrapper: str) -> str:
+    return wrapper.replace("{command}", call.command) if call.wrapped else call.command
+
+
+def _typed(call: Call, wrapper: str) -> str:
+    command = _squashed(call, wrapper)
     return _continued(command) if call.continued else command
-
-
-def _squashed(call: Call) -> str:
-    return (WRAPPER if call.wrapped else "") + call.command
 
 
 def _duration_text(rng: random.Random, seconds: float) -> str:
@@ -1264,8 +539,19 @@ def _total_text(rng: random.Random, seconds: float) -> str:
     return f"{minutes}m {rest:02d}s" if rng.random() < 0.7 else f"{minutes} min {rest} s"
 
 
+def _line_count(text: str) -> int:
+    return text.count("\n") + 1
+
+
+def _height(lines: list[str]) -> int:
+    """Lines taken so far by ``lines`` (an item may hold several, such as a fenced block)."""
+    return sum(_line_count(item) for item in lines)
+
+
 def execution_text(procedure: Procedure, run: RunRecord, rng: random.Random) -> str:
-    context = render(procedure.context, run.values)
+    """An ``/observe`` execution note; records in ``run.spans`` which lines show which call."""
+    context = run.context or render(procedure.context, run.values)
+    tags = run.tags
     lines = [
         "---",
         "mode: execution",
@@ -1273,7 +559,7 @@ def execution_text(procedure: Procedure, run: RunRecord, rng: random.Random) -> 
         f"time: {run.clock.strftime('%H:%M:%S')}",
         f"context: {context}",
         f"session_id: sess-{run.day.strftime('%Y%m%d')}-{run.index:03d}",
-        f"tags: [{', '.join(procedure.tags)}]",
+        f"tags: [{', '.join(tags)}]",
         "---",
         "",
         f"# Execution Observation: {context}",
@@ -1281,11 +567,13 @@ def execution_text(procedure: Procedure, run: RunRecord, rng: random.Random) -> 
         "## Tool Calls",
         "",
     ]
+    run.spans = []
     moment = datetime.combine(run.day, run.clock)
-    for call in run.calls:
-        typed = _typed(call)
+    for number, call in enumerate(run.calls):
+        typed = _typed(call, run.wrapper)
         body = f"{call.comment}\n{typed}" if call.comment else typed
-        lines += [
+        first = _height(lines) + 1
+        block = [
             f"### Bash - {moment.strftime('%H:%M:%S')}",
             f"**Operation**: {call.operation}",
             "**Input**:",
@@ -1295,40 +583,65 @@ def execution_text(procedure: Procedure, run: RunRecord, rng: random.Random) -> 
             f"**Duration**: {_duration_text(rng, call.seconds)}",
             "",
         ]
+        lines += block
+        run.spans.append((first, first + sum(_line_count(item) for item in block) - 1, number))
         moment += timedelta(seconds=call.seconds + rng.uniform(4, 25))
     lines += ["## Side Effects", "", "**Commands Executed**:"]
-    for call in run.calls:
+    for number, call in enumerate(run.calls):
         outcome = "failed" if call.exit_code else "ok"
-        lines.append(f"- {_squashed(call)} - {call.exit_code} - {outcome}")
+        squashed = _squashed(call, run.wrapper)
+        run.spans.append((_height(lines) + 1, _height(lines) + _line_count(squashed), number))
+        lines.append(f"- {squashed} - {call.exit_code} - {outcome}")
     lines += ["", "## Resource Consumption", "", f"**Time**: {_total_text(rng, run.total_seconds)}", ""]
     return "\n".join(lines)
 
 
-def note_text(procedure: Procedure, run: RunRecord, rng: random.Random) -> str:
-    title = render(procedure.note_title, run.values)
+def note_text(procedure: Procedure, run: RunRecord, rng: random.Random, vocab: Vocabulary = TUNED) -> str:
+    """A hand-written note: no frontmatter, console blocks, the note phrasings of the vocabulary."""
+    phrasings = vocab.phrasings
+    title = run.title or render(procedure.note_title, run.values)
     minutes = max(1, round(run.total_seconds / 60))
-    lines = [f"# {title}", "", f"Did it by hand from my laptop, took about {minutes} minutes.", ""]
+    prompt = rng.choice(phrasings.note_prompts)
+    fence = rng.choice(phrasings.note_fences)
+    lines = [f"# {title}", "", rng.choice(phrasings.note_intros).format(minutes=minutes), ""]
+    noise = {command for command, _ in vocab.noise}
     block: list[str] = []
-    for call in run.calls:
-        if call.command in {command for command, _ in _NOISE} and rng.random() < 0.7:
+    pending: list[tuple[int, int, int]] = []
+    run.spans = []
+    for number, call in enumerate(run.calls):
+        if call.command in noise and rng.random() < 0.7:
             continue
-        typed = _typed(call)
-        block.append("$ " + typed.replace("\n", "\n"))
+        start = len(block)
+        block.extend((prompt + _typed(call, run.wrapper)).split("\n"))
         if call.output:
             block.extend(call.output.split("\n")[:4])
+        pending.append((start, len(block) - 1, number))
         if call.exit_code or rng.random() < 0.3:
-            lines += [_fence("\n".join(block), "console"), ""]
-            lines.append("That failed, fixed it and went on:" if call.exit_code else "Then:")
-            lines.append("")
-            block = []
+            base = _height(lines) + 2
+            run.spans += [(base + first, base + last, index) for first, last, index in pending]
+            lines += [_fence("\n".join(block), fence), ""]
+            joiner = phrasings.note_after_failure if call.exit_code else phrasings.note_between
+            lines += [rng.choice(joiner), ""]
+            block, pending = [], []
     if block:
-        lines += [_fence("\n".join(block), "console"), ""]
-    lines.append("All good afterwards.")
+        base = _height(lines) + 2
+        run.spans += [(base + first, base + last, index) for first, last, index in pending]
+        lines += [_fence("\n".join(block), fence), ""]
+    lines.append(rng.choice(phrasings.note_closings))
     return "\n".join(lines) + "\n"
 
 
-def failure_text(procedure: Procedure, mode: FailureMode, day: date, clock: time, values: dict[str, str]) -> str:
+def failure_text(
+    procedure: Procedure,
+    mode: FailureMode,
+    day: date,
+    clock: time,
+    values: dict[str, str],
+    tags: tuple[str, ...] | None = None,
+    vocab: Vocabulary = TUNED,
+) -> str:
     command = next(render(step.command, values) for step in procedure.steps if step.key == mode.step)
+    shown = procedure.tags if tags is None else tags
     return "\n".join(
         [
             "---",
@@ -1339,14 +652,14 @@ def failure_text(procedure: Procedure, mode: FailureMode, day: date, clock: time
             "severity: medium",
             "resolved: yes",
             "environment: production",
-            f"tags: [{', '.join(procedure.tags)}]",
+            f"tags: [{', '.join(shown)}]",
             "---",
             "",
             f"# Failure Observation: {mode.title}",
             "",
             "## Symptoms Observed",
             "",
-            "The command failed during the procedure.",
+            vocab.phrasings.failure_symptoms[day.toordinal() % len(vocab.phrasings.failure_symptoms)],
             "",
             "## Error Messages",
             "",
@@ -1362,8 +675,17 @@ def failure_text(procedure: Procedure, mode: FailureMode, day: date, clock: time
     )
 
 
-def journal_text(procedure: Procedure, mode: FailureMode, day: date, values: dict[str, str]) -> str:
+def journal_text(
+    procedure: Procedure,
+    mode: FailureMode,
+    day: date,
+    values: dict[str, str],
+    tags: tuple[str, ...] | None = None,
+    vocab: Vocabulary = TUNED,
+) -> str:
     fixes = "\n".join(render(fix, values) for fix in mode.fixes)
+    shown = procedure.tags if tags is None else tags
+    preventions = vocab.phrasings.journal_preventions
     return "\n".join(
         [
             "---",
@@ -1371,7 +693,7 @@ def journal_text(procedure: Procedure, mode: FailureMode, day: date, values: dic
             "category: error",
             f"date: {day.isoformat()}",
             "resolved: yes",
-            f"tags: [{', '.join(procedure.tags)}]",
+            f"tags: [{', '.join(shown)}]",
             "---",
             "",
             f"# {mode.title}",
@@ -1393,7 +715,7 @@ def journal_text(procedure: Procedure, mode: FailureMode, day: date, values: dic
             "",
             "## Prevention",
             "",
-            "- [ ] Add a check to the runbook.",
+            preventions[day.toordinal() % len(preventions)],
             "",
         ]
     )
@@ -1406,16 +728,39 @@ def journal_text(procedure: Procedure, mode: FailureMode, day: date, values: dic
 class TruthStep:
     key: str
     command: str
+    """The template with a variable left in only where its values differed across this corpus's runs."""
     optional: bool
     rate: float
     mean_seconds: float
+    median_seconds: float = 0.0
+    """Median of the successful call's real seconds over the runs that did the step."""
 
 
 @dataclass(frozen=True)
 class TruthFailure:
     key: str
+    step: str
     fixes: tuple[str, ...]
     occurrences: int
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class FailureItem:
+    """One recorded occurrence of a failure mode: a failed call inside a run file, or a whole file."""
+
+    path: str
+    call: int
+    """Index of the failed call in the run (-1 for failure observations and journals)."""
+    mode: str
+    through: int = -1
+    """Index of the successful retry that ends the episode (the fixes lie between)."""
+    occurrence: str = ""
+    """Which failure event this records: a failed call and the failure note written about it share one."""
+
+    @property
+    def event(self) -> str:
+        return self.occurrence or f"{self.path}#{self.call}"
 
 
 @dataclass(frozen=True)
@@ -1430,6 +775,12 @@ class ProcedureTruth:
     failures: tuple[TruthFailure, ...]
     runs: int
     notes: int
+    run_paths: tuple[str, ...] = ()
+    step_seconds: tuple[dict[str, float], ...] = ()
+    """Per run: seconds of the successful call of each step it did."""
+    failure_items: tuple[FailureItem, ...] = ()
+    spans: dict[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
+    """Per run file: (first line, last line, call index) of each place a call is shown."""
 
 
 @dataclass(frozen=True)
@@ -1445,6 +796,11 @@ class CorpusTruth:
     procedures: tuple[ProcedureTruth, ...]
     one_offs: tuple[OneOffTruth, ...]
     runs: tuple[RunRecord, ...]
+    vocabulary: str = "tuned"
+    metadata: Metadata = Metadata.FULL
+    wrappers: tuple[str, ...] = ()
+    run_paths: frozenset[str] = frozenset()
+    """Every run file of the corpus (procedures and one-offs), to tell runs from failure notes in sources."""
 
 
 def _unique(path: Path) -> Path:
@@ -1468,17 +824,51 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].strip("-")
+
+
+def _effective_template(step: StepSpec, runs: list[RunRecord]) -> str:
+    """The truth of what a runbook can know: a variable that took one value in these runs is a constant."""
+    doing = [run for run in runs if step.key in run.steps_done]
+    fixed = {
+        name: next(iter(seen))
+        for name in variables_of(step.command)
+        if len(seen := {run.values[name] for run in doing}) == 1
+    }
+    return render(step.command, fixed)
+
+
+def _dress(run: RunRecord, procedure: Procedure, metadata: Metadata, rng: random.Random) -> str:
+    """Set the words around the commands for the metadata tier; returns the file-name slug."""
+    if metadata is Metadata.FULL:
+        return procedure.slug
+    run.tags = ()
+    if metadata is Metadata.NO_TAGS or not procedure.misleading:
+        return procedure.slug
+    run.context = render(rng.choice(procedure.misleading), run.values)
+    run.title = run.context[:1].upper() + run.context[1:]
+    return _slugify(run.context) or procedure.slug
+
+
 def write_corpus(
     root: Path,
     runs_per_procedure: int,
     seed: int = 7,
-    procedures: tuple[Procedure, ...] = PROCEDURES,
+    procedures: tuple[Procedure, ...] | None = None,
     note_share: float = 0.2,
-    one_offs: tuple[OneOff, ...] = ONE_OFFS,
+    one_offs: tuple[OneOff, ...] | None = None,
     hardness: Hardness = STANDARD,
+    vocab: Vocabulary = TUNED,
+    metadata: Metadata = Metadata.FULL,
 ) -> CorpusTruth:
     """Write a corpus under ``root/.claude`` and return what is true about it."""
     rng = random.Random(seed)
+    words = random.Random(seed + 1)
+    """Draws for the metadata tier only, so the commands are the same in every tier."""
+    procedures = vocab.procedures if procedures is None else procedures
+    one_offs = vocab.one_offs if one_offs is None else one_offs
+    tags_of = (lambda procedure: procedure.tags) if metadata is Metadata.FULL else (lambda procedure: ())
     truths: list[ProcedureTruth] = []
     all_runs: list[RunRecord] = []
     for procedure in procedures:
@@ -1487,53 +877,80 @@ def write_corpus(
         rng.shuffle(flags)
         runs: list[RunRecord] = []
         for index, note in enumerate(flags):
-            run = simulate_run(procedure, index, rng, note, hardness)
+            run = simulate_run(procedure, index, rng, note, hardness, vocab)
+            slug = _dress(run, procedure, metadata, words)
             if note:
-                relative = f".claude/observations/{run.day.isoformat()}-{procedure.slug}-notes.md"
-                run.path = _write(root, relative, note_text(procedure, run, rng))
+                relative = f".claude/observations/{run.day.isoformat()}-{slug}-notes.md"
+                run.path = _write(root, relative, note_text(procedure, run, rng, vocab))
             else:
                 stamp = run.clock.strftime("%H%M%S")
-                relative = f".claude/observations/{run.day.isoformat()}/execution-{stamp}-{procedure.slug}.md"
+                relative = f".claude/observations/{run.day.isoformat()}/execution-{stamp}-{slug}.md"
                 run.path = _write(root, relative, execution_text(procedure, run, rng))
             runs.append(run)
+        items: list[FailureItem] = []
         occurrences: Counter[str] = Counter()
         for run in runs:
+            for number, call in enumerate(run.calls):
+                if call.failure:
+                    retry = next(
+                        later
+                        for later in range(number + 1, len(run.calls))
+                        if run.calls[later].step == call.step and not run.calls[later].exit_code
+                    )
+                    items.append(FailureItem(run.path, number, call.failure, retry))
             for key in run.failures:
                 occurrences[key] += 1
                 mode = next(mode for mode in procedure.failures if mode.key == key)
                 if rng.random() < mode.observation_rate:
-                    day = run.day.isoformat()
                     stamp = run.clock.strftime("%H%M%S")
-                    _write(
+                    path = _write(
                         root,
-                        f".claude/observations/{day}/failure-{stamp}-{procedure.slug}-{key}.md",
-                        failure_text(procedure, mode, run.day, run.clock, run.values),
+                        f".claude/observations/{run.day.isoformat()}/failure-{stamp}-{procedure.slug}-{key}.md",
+                        failure_text(procedure, mode, run.day, run.clock, run.values, tags_of(procedure), vocab),
                     )
+                    in_run = next(item for item in items if item.path == run.path and item.mode == key)
+                    items.append(FailureItem(path, -1, key, occurrence=in_run.event))
         for mode in procedure.failures:
             for _ in range(mode.journals if occurrences[mode.key] else 0):
                 values = {name: _value(kind, rng) for name, kind in procedure.variables.items()}
                 day = START_DAY + timedelta(days=rng.randrange(SPAN_DAYS))
-                _write(
+                path = _write(
                     root,
                     f".claude/journals/error/{day.isoformat()}-{procedure.slug}-{mode.key}.md",
-                    journal_text(procedure, mode, day, values),
+                    journal_text(procedure, mode, day, values, tags_of(procedure), vocab),
                 )
+                items.append(FailureItem(path, -1, mode.key))
+        step_seconds = tuple(
+            {call.step: call.seconds for call in run.calls if call.step and not call.exit_code} for run in runs
+        )
         truths.append(
             ProcedureTruth(
                 name=procedure.name,
                 operation_type=procedure.operation_type,
                 scope=procedure.scope,
                 steps=tuple(
-                    TruthStep(step.key, step.command, step.optional, step.rate, step.mean_seconds)
+                    TruthStep(
+                        step.key,
+                        _effective_template(step, runs),
+                        step.optional,
+                        step.rate,
+                        step.mean_seconds,
+                        _median([seconds[step.key] for seconds in step_seconds if step.key in seconds] or [0.0]),
+                    )
                     for step in procedure.steps
                 ),
                 samples=tuple(run.values for run in runs[:3]),
                 median_total_seconds=_median([run.total_seconds for run in runs]),
                 failures=tuple(
-                    TruthFailure(mode.key, mode.fixes, occurrences[mode.key]) for mode in procedure.failures
+                    TruthFailure(mode.key, mode.step, mode.fixes, occurrences[mode.key], mode.title)
+                    for mode in procedure.failures
                 ),
                 runs=len(runs),
                 notes=sum(run.note for run in runs),
+                run_paths=tuple(run.path for run in runs),
+                step_seconds=step_seconds,
+                failure_items=tuple(items),
+                spans={run.path: tuple(run.spans) for run in runs},
             )
         )
         all_runs.extend(runs)
@@ -1551,9 +968,19 @@ def write_corpus(
             variables={},
             steps=tuple(StepSpec(f"s{i}", "Run command", c, o, 5.0) for i, (c, o) in enumerate(one_off.commands)),
         )
-        run = simulate_run(procedure, 0, rng, False)
+        run = simulate_run(procedure, 0, rng, False, vocab=vocab)
         run.day = day
+        run.tags = tags_of(procedure)
         relative = f".claude/observations/{day.isoformat()}/execution-120000-{one_off.slug}.md"
         path = _write(root, relative, execution_text(procedure, run, rng))
         one_off_truths.append(OneOffTruth(one_off.operation_type, one_off.scope, path))
-    return CorpusTruth(root, tuple(truths), tuple(one_off_truths), tuple(all_runs))
+    return CorpusTruth(
+        root,
+        tuple(truths),
+        tuple(one_off_truths),
+        tuple(all_runs),
+        vocabulary=vocab.name,
+        metadata=metadata,
+        wrappers=vocab.wrappers,
+        run_paths=frozenset(run.path for run in all_runs) | {item.path for item in one_off_truths},
+    )

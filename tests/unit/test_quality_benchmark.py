@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.corpus_generator import PROCEDURES, simulate_run, write_corpus
-from benchmarks.quality import oracle_runbook, score_runbook
+import pytest
+from benchmarks.corpus_generator import (
+    PROCEDURES,
+    Metadata,
+    ProcedureTruth,
+    TypoHabit,
+    simulate_run,
+    typo_of,
+    vocabulary,
+    write_corpus,
+)
+from benchmarks.quality import adjusted_rand_index, citation, oracle_runbook, score_runbook, unwrap
 
 SOME = PROCEDURES[:3]
+HELDOUT = vocabulary("heldout")
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -49,63 +61,181 @@ def test_runs_vary_like_real_ones(tmp_path: Path) -> None:
     assert any(" \\\n  --" in text for text in texts)
     assert len(truth.one_offs) == 3
     lambda_runs = [run for run in truth.runs if run.procedure == "deployment-lambda"]
-    shas = {run.values["sha"] for run in lambda_runs}
-    assert len(shas) == len(lambda_runs)
+    assert len({run.values["sha"] for run in lambda_runs}) == len(lambda_runs)
     commands = [call.command for run in lambda_runs for call in run.calls]
     assert any(command in ("ls -la", "pwd", "git status") for command in commands)
 
 
-def _oracle() -> tuple[Any, dict[str, Any]]:
-    truth = write_corpus_truth()
-    return truth, oracle_runbook(truth)
+def test_the_heldout_tier_shares_no_vocabulary_with_the_tuned_one(tmp_path: Path) -> None:
+    tuned = vocabulary("tuned")
+    assert not {command for command, _ in tuned.noise} & {command for command, _ in HELDOUT.noise}
+    assert not set(tuned.wrappers) & set(HELDOUT.wrappers)
+    assert not {p.scope for p in tuned.procedures} & {p.scope for p in HELDOUT.procedures}
+    assert not {p.tags for p in tuned.procedures} & {p.tags for p in HELDOUT.procedures}
+    truth = write_corpus(tmp_path, 12, seed=2, procedures=HELDOUT.procedures[:2], vocab=HELDOUT)
+    text = "\n".join(path.read_text(encoding="utf-8") for path in tmp_path.rglob("*.md"))
+    assert "doppler" not in text and "Did it by hand" not in text
+    assert truth.vocabulary == "heldout"
 
 
-def write_corpus_truth() -> Any:
-    rng = random.Random(2)
-    procedure = PROCEDURES[0]
-    runs = [simulate_run(procedure, index, rng, note=False) for index in range(3)]
-    from benchmarks.corpus_generator import ProcedureTruth, TruthFailure, TruthStep
-
-    return ProcedureTruth(
-        name=procedure.name,
-        operation_type=procedure.operation_type,
-        scope=procedure.scope,
-        steps=tuple(TruthStep(s.key, s.command, s.optional, s.rate, s.mean_seconds) for s in procedure.steps),
-        samples=tuple(run.values for run in runs),
-        median_total_seconds=400.0,
-        failures=tuple(TruthFailure(mode.key, mode.fixes, 3) for mode in procedure.failures),
-        runs=3,
-        notes=0,
-    )
+def test_src_never_reads_the_vocabulary_files() -> None:
+    for path in SRC.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "benchmarks" not in text and "vocab/" not in text, path
 
 
-def test_the_perfect_answer_scores_one() -> None:
-    truth, perfect = _oracle()
-    score = score_runbook(truth, perfect)
-    assert (score.recall, score.precision, score.tau, score.placeholders) == (1.0, 1.0, 1.0, 1.0)
-    assert (score.optional, score.duration_error, score.troubleshooting) == (1.0, 0.0, 1.0)
+def test_metadata_tiers_change_words_not_commands(tmp_path: Path) -> None:
+    full = write_corpus(tmp_path / "full", 6, seed=9, procedures=SOME, metadata=Metadata.FULL)
+    bare = write_corpus(tmp_path / "bare", 6, seed=9, procedures=SOME, metadata=Metadata.NO_TAGS)
+    odd = write_corpus(tmp_path / "odd", 6, seed=9, procedures=SOME, metadata=Metadata.MISLEADING)
+    commands = [[[call.command for call in run.calls] for run in truth.runs] for truth in (full, bare, odd)]
+    assert commands[0] == commands[1] == commands[2]
+    bare_text = "\n".join(path.read_text(encoding="utf-8") for path in (tmp_path / "bare").rglob("*.md"))
+    assert "tags: [deployment" not in bare_text and "tags: []" in bare_text
+    odd_contexts = {run.context for run in odd.runs if run.procedure == "deployment-lambda"}
+    assert any("timeout" in context or "alarm" in context for context in odd_contexts)
 
 
-def test_wrong_answers_score_less() -> None:
-    truth, perfect = _oracle()
+@pytest.mark.parametrize("habit", HELDOUT.typos, ids=lambda habit: habit.kind)
+def test_typo_habits_change_the_command(habit: TypoHabit) -> None:
+    command = "kubectl rollout status deployment/payments -n payments --timeout=180s"
+    typed, error = typo_of(command, habit, random.Random(1))
+    assert typed != command and error
+
+
+def test_unwrap_strips_the_wrappers_of_both_tiers() -> None:
+    assert unwrap("op run --env-file=prod.env -- flyway migrate") == "flyway migrate"
+    assert unwrap("sops exec-env secrets.enc.env 'fly status -a x'") == "fly status -a x"
+    assert unwrap("ENV=prod doppler run -- alembic current") == "alembic current"
+
+
+# ---------------------------------------------------------------- scorer on literal answers
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> ProcedureTruth:
+    """A small corpus whose first procedure has two failure modes that both recur."""
+    root = tmp_path_factory.mktemp("corpus")
+    truth = write_corpus(root, 40, seed=4, procedures=PROCEDURES[:1], one_offs=())
+    procedure = truth.procedures[0]
+    assert sum(mode.occurrences >= 2 for mode in procedure.failures) == 2
+    return procedure
+
+
+def _perfect(truth: ProcedureTruth) -> dict[str, Any]:
+    return copy.deepcopy(oracle_runbook(truth))
+
+
+def test_the_perfect_answer_scores_one(corpus: ProcedureTruth) -> None:
+    score = score_runbook(corpus, _perfect(corpus))
+    assert (score.recall, score.precision, score.tau, score.placeholders, score.optional) == (1, 1, 1, 1, 1)
+    assert (score.selection_recall, score.selection_precision) == (1.0, 1.0)
+    assert (score.failure_ari, score.if_failed, score.fixes) == (1.0, 1.0, 1.0)
+    assert score.duration_median == 0.0 and score.duration_p90 == 0.0
+    assert score.total_duration_error == 0.0
+
+
+def test_wrong_steps_score_less(corpus: ProcedureTruth) -> None:
+    perfect = _perfect(corpus)
     steps = perfect["steps"]
-    missing = {**perfect, "steps": [step for step in steps if step["commands"][0] != truth.steps[2].command]}
-    assert score_runbook(truth, missing).recall < 1.0
-    literal = [dict(step) for step in steps]
-    literal[2] = {**literal[2], "commands": ["docker build -t telegram-api:abc1234 ."]}
-    over = [dict(step) for step in steps]
-    over[6] = {**over[6], "commands": ["aws lambda wait function-updated --function-name {function_name}"]}
-    assert score_runbook(truth, {**perfect, "steps": literal}).placeholders < 1.0
-    assert score_runbook(truth, {**perfect, "steps": over}).placeholders < 1.0
+    missing = {**perfect, "steps": [step for step in steps if step["commands"][0] != corpus.steps[2].command]}
+    assert score_runbook(corpus, missing).recall < 1.0
+    literal = copy.deepcopy(steps)
+    literal[2]["commands"] = ["docker build -t telegram-api:abc1234 ."]
+    over = copy.deepcopy(steps)
+    over[6]["commands"] = ["aws lambda wait function-updated --function-name {function_name}"]
+    assert score_runbook(corpus, {**perfect, "steps": literal}).placeholders < 1.0
+    assert score_runbook(corpus, {**perfect, "steps": over}).placeholders < 1.0
     swapped = [steps[0], steps[1], steps[3], steps[2], *steps[4:]]
-    assert score_runbook(truth, {**perfect, "steps": swapped}).tau < 1.0
+    assert score_runbook(corpus, {**perfect, "steps": swapped}).tau < 1.0
     extra = [*steps, {"commands": ["aws sts get-caller-identity"], "optional": False}]
-    assert score_runbook(truth, {**perfect, "steps": extra}).precision < 1.0
-    unflagged = [{**step, "optional": False} for step in steps]
-    assert score_runbook(truth, {**perfect, "steps": unflagged}).optional == 0.0
-    slow = {**perfect, "estimated_duration_seconds": 600.0}
-    assert score_runbook(truth, slow).duration_error == 0.5
-    no_fix = {**perfect, "troubleshooting": [{"solution": ["aws lambda get-function --function-name x"]}]}
-    assert score_runbook(truth, no_fix).troubleshooting == 0.0
-    rare = replace(truth, failures=tuple(replace(mode, occurrences=1) for mode in truth.failures))
-    assert score_runbook(rare, no_fix).troubleshooting == 1.0
+    assert score_runbook(corpus, {**perfect, "steps": extra}).precision < 1.0
+    twice = copy.deepcopy(steps)
+    twice[5]["commands"] = [*twice[5]["commands"], twice[5]["commands"][0]]
+    assert score_runbook(corpus, {**perfect, "steps": twice}).precision < 1.0
+
+
+def test_optional_flags_count_per_command_and_wrong_flags_cost(corpus: ProcedureTruth) -> None:
+    perfect = _perfect(corpus)
+    unflagged = [{**step, "optional": False} for step in perfect["steps"]]
+    assert score_runbook(corpus, {**perfect, "steps": unflagged}).optional == 0.0
+    everything = [{**step, "optional": True} for step in perfect["steps"]]
+    assert score_runbook(corpus, {**perfect, "steps": everything}).optional < 0.5
+    # One step with all commands; per-command support marks the optional ones.
+    commands = [step["commands"][0] for step in perfect["steps"]]
+    support = [{"runs": 5 if step.optional else 40, "of": 40} for step in corpus.steps]
+    merged = {**perfect, "steps": [{"commands": commands, "optional": False, "command_support": support}]}
+    assert score_runbook(corpus, merged).optional == 1.0
+    assert score_runbook(corpus, merged).recall == 1.0
+
+
+def test_step_durations_are_scored_against_the_real_step_times(corpus: ProcedureTruth) -> None:
+    perfect = _perfect(corpus)
+    slow = copy.deepcopy(perfect)
+    for step in slow["steps"]:
+        step["duration_seconds"] = {"median": step["duration_seconds"]["median"] * 1.5, "p90": 0.0}
+    assert score_runbook(corpus, slow).duration_median == pytest.approx(0.5)
+    none = copy.deepcopy(perfect)
+    none["steps"][0]["duration_seconds"] = None
+    assert score_runbook(corpus, none).duration_p90 == 1.0
+
+
+def test_adjusted_rand_index_on_known_partitions() -> None:
+    assert adjusted_rand_index("aabb", "xxyy") == 1.0
+    assert adjusted_rand_index("aabb", "yyxx") == 1.0
+    assert adjusted_rand_index("aaabbb", "xxxxxx") == 0.0
+    assert adjusted_rand_index("aaabbb", "uvwxyz") == 0.0
+    assert adjusted_rand_index("aabbcc", "aabbcd") == pytest.approx(0.7619047619047619)  # sklearn's value
+    assert adjusted_rand_index("aaaa", "xxxx") == 1.0
+
+
+def test_one_entry_listing_every_fix_does_not_score_one(corpus: ProcedureTruth) -> None:
+    perfect = _perfect(corpus)
+    entries = perfect["troubleshooting"]
+    lump = {
+        "title": "Something failed",
+        "solution": [command for entry in entries for command in entry["solution"]],
+        "sources": sorted({source for entry in entries for source in entry["sources"]}),
+    }
+    score = score_runbook(corpus, {**perfect, "troubleshooting": [lump]})
+    assert score.failure_ari is not None and score.failure_ari < 0.5
+    assert score.if_failed is not None and score.if_failed < 1.0
+
+
+def test_failures_in_no_entry_or_advice_on_the_wrong_step_score_less(corpus: ProcedureTruth) -> None:
+    perfect = _perfect(corpus)
+    uncited = copy.deepcopy(perfect)
+    uncited["troubleshooting"][0]["sources"] = uncited["troubleshooting"][0]["sources"][:1]
+    assert (score_runbook(corpus, uncited).failure_ari or 0.0) < 1.0
+    moved = copy.deepcopy(perfect)
+    advice = [step["if_failed"] for step in moved["steps"]]
+    moved["steps"][0]["if_failed"] = [line for lines in advice for line in lines]
+    for step in moved["steps"][1:]:
+        step["if_failed"] = []
+    assert (score_runbook(corpus, moved).if_failed or 0.0) < 0.5
+
+
+def test_selecting_other_runs_or_missing_runs_scores_less(corpus: ProcedureTruth) -> None:
+    perfect = _perfect(corpus)
+    half = {**perfect, "sources": sorted(corpus.run_paths)[: len(corpus.run_paths) // 2]}
+    assert score_runbook(corpus, half).selection_recall == pytest.approx(0.5, abs=0.03)
+    foreign = ".claude/observations/2026-01-01/execution-000000-other.md"
+    extra = {**perfect, "sources": [*perfect["sources"], foreign]}
+    runs = frozenset(corpus.run_paths) | {foreign}
+    assert score_runbook(corpus, extra, runs).selection_precision < 1.0
+    assert score_runbook(corpus, extra, runs).selection_recall == 1.0
+
+
+def test_a_failed_call_and_its_failure_note_are_one_event(corpus: ProcedureTruth) -> None:
+    """An entry may cite the failure note instead of the run it came from: the event is still cited."""
+    perfect = _perfect(corpus)
+    noted = {item.event for item in corpus.failure_items if item.call < 0 and item.occurrence}
+    for entry, mode in zip(perfect["troubleshooting"], corpus.failures, strict=True):
+        records = [item for item in corpus.failure_items if item.mode == mode.key]
+        entry["sources"] = sorted(
+            item.path if item.call < 0 else citation(corpus, item)
+            for item in records
+            if item.call < 0 or item.event not in noted
+        )
+    assert score_runbook(corpus, perfect).failure_ari == 1.0
+    assert any(":" not in source for entry in perfect["troubleshooting"] for source in entry["sources"])
