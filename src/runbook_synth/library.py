@@ -22,8 +22,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from runbook_synth.cluster import classifications, select
 from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
 from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, source_folders
@@ -38,7 +36,7 @@ from runbook_synth.models import (
 )
 from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
 from runbook_synth.pipeline import ingest, mine, survey
-from runbook_synth.render import environment, packaged_templates, render_markdown, to_json_dict
+from runbook_synth.render import packaged_templates, render_markdown, render_template, to_json_dict
 from runbook_synth.settings import Settings
 from runbook_synth.state import RunbookRecord, StateStore, fingerprint_file
 
@@ -556,15 +554,4 @@ def render_index(twins: Mapping[str, Mapping[str, Any]], today: date, templates_
 
 def render_named(name: str, context: Mapping[str, Any], templates_dir: Path | None = None) -> str:
     """A packaged (or user-overridden) template other than the runbook's, with one-line errors."""
-    try:
-        return environment(templates_dir).get_template(name).render(**context)
-    except jinja2.TemplateNotFound as error:
-        raise RunbookSynthError(
-            f"template {error.name!r} not found in {templates_dir or packaged_templates()}; reinstall runbook-synth"
-        ) from None
-    except jinja2.TemplateSyntaxError as error:
-        raise RunbookSynthError(
-            f"{error.filename or error.name}:{error.lineno}: template syntax error: {error.message}"
-        ) from None
-    except jinja2.TemplateError as error:
-        raise RunbookSynthError(f"template {name}: {error}; fix or remove your copy of it") from None
+    return render_template(name, dict(context), templates_dir)

@@ -120,10 +120,15 @@ def runbook_context(runbook: Runbook) -> dict[str, Any]:
 
 
 def render_markdown(runbook: Runbook, templates_dir: Path | None = None, name: str = "runbook.md.j2") -> str:
+    return render_template(name, runbook_context(runbook), templates_dir)
+
+
+def render_template(name: str, context: dict[str, Any], templates_dir: Path | None = None) -> str:
+    """Any template (the user's copy first), sandboxed and time-limited; every failure is one line."""
     try:
         template = environment(templates_dir).get_template(name)
         with _time_limit(RENDER_SECONDS, name):
-            return template.render(**runbook_context(runbook))
+            return template.render(**context)
     except jinja2.TemplateNotFound as error:
         raise RunbookSynthError(
             f"template {error.name!r} not found in {templates_dir or packaged_templates()}"

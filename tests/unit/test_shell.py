@@ -72,7 +72,7 @@ def test_words_keep_quotes() -> None:
 
 def test_unterminated_continuation_and_garbage_never_raise() -> None:
     assert split_block("docker build \\") == [split_block("docker build")[0]]
-    assert split_block("\x00\x00\n\\\n$") is not None
+    assert [(c.command, c.line_offset) for c in split_block("\x00\x00\n\\\n$")] == [("\x00\x00", 0), ("$", 2)]
 
 
 # --- commands through a real bash grammar -------------------------------------------------------------------
