@@ -51,6 +51,7 @@ bench: bench-quality bench-templates bench-speed
 
 bench-quality: $(STAMP)
 	$(BIN)/python -m benchmarks.quality
+	$(BIN)/python -m benchmarks.real_shapes
 
 bench-templates: $(STAMP)
 	$(BIN)/python -m benchmarks.templates

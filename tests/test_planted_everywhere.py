@@ -83,3 +83,25 @@ def test_no_planted_form_reaches_any_output(runner: CliRunner, tmp_path: Path) -
         if any(piece in text for piece in _pieces(form["secret"]))
     ]
     assert leaks == []
+
+
+def test_a_secret_in_a_file_name_is_never_shown(runner: CliRunner, tmp_path: Path) -> None:
+    token = "ghp_" + "Zq8rT2vW9xY4bN6mK1pL3sD5fG7hJ0aQ2wE4"
+    root = tmp_path / "repo"
+    for index in range(2):
+        run = deployment_run(index)
+        write_run(
+            root, Run(run.day, run.clock, f"{run.slug}-{token}" if index == 0 else run.slug, run.context, run.calls)
+        )
+    (root / ".claude" / "observations" / f"execution-9-{token}-broken.md").write_bytes(b"\x00binary")
+    outputs = []
+    for args in (
+        ["list", "--root", str(root)],
+        ["deployment", "lambda", "--root", str(root), "--redaction-report"],
+        ["deployment", "lambda", "--root", str(root), "--stdout", "--format", "json"],
+    ):
+        result = runner.invoke(app, args)
+        outputs += [result.stdout, result.stderr]
+    outputs += [path.read_text(errors="replace") for path in (root / "runbooks").glob("*")]
+    assert any("execution-9-{github_token}-broken.md" in text for text in outputs), "the skip is named, masked"
+    assert not [text for text in outputs if any(piece in text for piece in _pieces(token[4:]))]
