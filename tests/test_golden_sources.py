@@ -66,7 +66,12 @@ def test_cloudwatch_section_from_a_seeded_account(
             )
     text = generate(GenerateRequest(root, "deployment", "lambda", date(2026, 11, 23))).text
     assert "### CloudWatch (" in text and "### Alert Thresholds" in text and "**Roll back when**" in text
-    path = GOLDEN / "deployment-lambda-with-cloudwatch.md"
-    if update_golden:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    incident = generate(GenerateRequest(root, "incident-response", "API timeout", date(2026, 11, 23))).text
+    detect = incident.split("### Detect", 1)[1].split("### Triage", 1)[0]
+    assert "Alarm `telegram-api-error-rate-critical` fires when Error rate > 5% for 5 minutes" in detect
+    assert "Log pattern seen" in detect and "aws logs tail /aws/lambda/telegram-api" in detect
+    for name, rendered in (("deployment-lambda", text), ("incident-response-api-timeout", incident)):
+        path = GOLDEN / f"{name}-with-cloudwatch.md"
+        if update_golden:
+            path.write_text(rendered, encoding="utf-8")
+        assert rendered == path.read_text(encoding="utf-8")
