@@ -9,36 +9,78 @@ The public API: everything the CLI does is one call here.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_synth.conformance import conformance, conformance_summary
-from runbook_synth.drift import diff_paths, diff_runbooks, library_drift, render_drift_json, render_drift_markdown
 from runbook_synth.errors import ParameterError, RunbookSynthError
-from runbook_synth.ingest.files import check_root
-from runbook_synth.library import RegenerateReport, regenerate
-from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text, lint_paths
-from runbook_synth.lint_rules import Severity
 from runbook_synth.models import Generated, GenerateRequest, Pattern, SourceAccount
-from runbook_synth.output import atomic_write
-from runbook_synth.pipeline import (
-    generate,
-    generate_and_write,
-    ingest,
-    list_patterns,
-    render,
-    write,
-)
-from runbook_synth.scaffold import check_cli_argument, init_files
-from runbook_synth.settings import Settings, load_settings
-from runbook_synth.sources import ingest_cloudwatch, ingest_github
+
+if TYPE_CHECKING:
+    from runbook_synth.conformance import conformance, conformance_summary
+    from runbook_synth.drift import diff_paths, diff_runbooks, library_drift, render_drift_json, render_drift_markdown
+    from runbook_synth.ingest.files import check_root
+    from runbook_synth.library import RegenerateReport, regenerate
+    from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text
+    from runbook_synth.lint_rules import Severity
+    from runbook_synth.output import atomic_write
+    from runbook_synth.pipeline import generate, generate_and_write, ingest, list_patterns, render, write
+    from runbook_synth.scaffold import check_cli_argument, init_files
+    from runbook_synth.settings import Settings, load_settings
+    from runbook_synth.sources import ingest_cloudwatch, ingest_github
+
+_LAZY = {
+    "conformance": "runbook_synth.conformance",
+    "conformance_summary": "runbook_synth.conformance",
+    "diff_paths": "runbook_synth.drift",
+    "diff_runbooks": "runbook_synth.drift",
+    "library_drift": "runbook_synth.drift",
+    "render_drift_json": "runbook_synth.drift",
+    "render_drift_markdown": "runbook_synth.drift",
+    "check_root": "runbook_synth.ingest.files",
+    "RegenerateReport": "runbook_synth.library",
+    "regenerate": "runbook_synth.library",
+    "LintReport": "runbook_synth.lint",
+    "exit_code": "runbook_synth.lint",
+    "format_github": "runbook_synth.lint",
+    "format_json": "runbook_synth.lint",
+    "format_text": "runbook_synth.lint",
+    "Severity": "runbook_synth.lint_rules",
+    "atomic_write": "runbook_synth.output",
+    "generate": "runbook_synth.pipeline",
+    "generate_and_write": "runbook_synth.pipeline",
+    "ingest": "runbook_synth.pipeline",
+    "list_patterns": "runbook_synth.pipeline",
+    "render": "runbook_synth.pipeline",
+    "write": "runbook_synth.pipeline",
+    "check_cli_argument": "runbook_synth.scaffold",
+    "init_files": "runbook_synth.scaffold",
+    "Settings": "runbook_synth.settings",
+    "load_settings": "runbook_synth.settings",
+    "ingest_cloudwatch": "runbook_synth.sources",
+    "ingest_github": "runbook_synth.sources",
+}
+"""Imported on first use, so `runbook --help` does not load the whole pipeline."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runbook_synth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def lint(paths: Sequence[Path], *, repo_root: Path, today: date, disabled: Sequence[str] = ()) -> LintReport:
     """Lint runbooks, with rules turned off by `lint_disable` in configuration and by `disabled`."""
+    from runbook_synth.ingest.files import check_root
+    from runbook_synth.lint import lint_paths
+    from runbook_synth.settings import load_settings
+
     settings = load_settings(check_root(repo_root))
     disabled_rules = frozenset((*settings.lint_disable, *disabled))
     return lint_paths(paths, repo_root=repo_root, today=today, disabled=disabled_rules)

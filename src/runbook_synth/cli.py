@@ -21,9 +21,9 @@ from typing import Annotated, Any
 import typer
 
 import runbook_synth as library
+from runbook_synth.display import printable
 from runbook_synth.errors import ParameterError, RunbookSynthError
 from runbook_synth.models import OperationType, OutputFormat, Shape
-from runbook_synth.render import printable
 
 app = typer.Typer(
     add_completion=False,

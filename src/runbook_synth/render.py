@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from runbook_synth.display import printable
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.models import Provenance, Runbook, type_title
 
@@ -34,15 +35,6 @@ def packaged_templates() -> Path:
 
 RENDER_SECONDS = 10.0
 """A user template gets this much wall time; a template that loops for ever is an error, not a hang."""
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """Control characters, terminal escapes and bidirectional overrides shown as visible escapes, so a file
-    name or a note cannot rewrite a terminal line or flip a title. Newlines and tabs are kept."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
-
 
 class ContainedLoader(jinja2.FileSystemLoader):
     """A file system loader that never follows a symlink out of the templates folder it was found in."""
