@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -108,14 +109,26 @@ def sections(body: str, first_line: int = 1) -> list[Section]:
     document = _parse(body)
     lines = body.split("\n")
     found: list[Section] = []
+    rows: list[tuple[int, int]] = []
     level, title, start = 0, "", 0
     heading_lines: tuple[str, ...] = ()
     for heading in document.headings:
         found.append(Section(level, title, first_line + start, tuple(lines[start : heading.start]), heading_lines))
+        rows.append((start, heading.start))
         level, title = heading.level, heading.title
         heading_lines = tuple(lines[heading.start : heading.end])
         start = heading.end
     found.append(Section(level, title, first_line + start, tuple(lines[start:]), heading_lines))
+    rows.append((start, len(lines)))
+    for index, (section, (begin, end)) in enumerate(zip(found, rows, strict=True)):
+        _register("\n".join(section.lines), _slice(document, begin, end))
+        last = end
+        for later, (_, later_end) in zip(found[index + 1 :], rows[index + 1 :], strict=True):
+            if later.level <= section.level:
+                break
+            last = later_end
+        if last != end and section.level:
+            _register("\n".join(lines[begin:last]), _slice(document, begin, last))
     return found
 
 
@@ -227,9 +240,47 @@ def _lines_outside_fences(text: str) -> Iterator[tuple[int, str]]:
             yield index, line
 
 
-@functools.lru_cache(maxsize=128)
+_DERIVED: OrderedDict[str, _Document] = OrderedDict()
+_DERIVED_LIMIT = 256
+
+
 def _parse(text: str) -> _Document:
-    """Parse once per text: sections, blocks and fields of one note all ask about the same few texts."""
+    """Parse once per note: a section's text is read from its note's parse (registered by `sections`), so
+    the blocks and fields of each tool call do not make markdown-it parse the same lines again."""
+    derived = _DERIVED.get(text)
+    if derived is not None:
+        return derived
+    return _parse_text(text)
+
+
+def _register(text: str, document: _Document) -> None:
+    _DERIVED[text] = document
+    while len(_DERIVED) > _DERIVED_LIMIT:
+        _DERIVED.popitem(last=False)
+
+
+def _slice(document: _Document, start: int, end: int) -> _Document:
+    """The part of a parse that covers rows [start, end), with rows counted from `start`."""
+    return _Document(
+        lines=document.lines[start:end],
+        fences=tuple(
+            _Fence(fence.language, fence.text, fence.start - start, fence.end - start)
+            for fence in document.fences
+            if fence.start + 1 >= start and fence.end <= end
+        ),
+        in_fence=document.in_fence[start:end],
+        headings=tuple(
+            _Heading(h.level, h.title, h.start - start, h.end - start)
+            for h in document.headings
+            if h.start >= start and h.end <= end
+        ),
+        inline_code=tuple((code, row - start) for code, row in document.inline_code if start <= row < end),
+        tables=tuple((header, rows, row - start) for header, rows, row in document.tables if start <= row < end),
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_text(text: str) -> _Document:
     lines = tuple(text.split("\n"))
     # markdown-it counts "\r" as a line break; keep rows equal to `text.split("\n")`.
     source = "\n".join(line.rstrip("\r").replace("\r", " ") for line in lines)
