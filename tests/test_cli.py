@@ -367,3 +367,19 @@ def test_no_scope_uses_the_only_scope_and_asks_when_there_are_several(runner: Cl
         "Error: deployment has runs for 2 scopes: frontend (2 runs), lambda (4 runs); name one, "
         "e.g. `runbook deployment frontend`\n"
     )
+
+
+def test_the_public_api_is_not_shadowed_by_submodules() -> None:
+    """`import runbook_synth.lint` sets the package attribute `lint` to the module: no public function may
+    share a submodule's name, or the CLI would call a module."""
+    import importlib
+    import pkgutil
+
+    import runbook_synth
+
+    names = {module.name for module in pkgutil.iter_modules(runbook_synth.__path__) if not module.name.startswith("_")}
+    for name in names:
+        importlib.import_module(f"runbook_synth.{name}")
+    assert not names & set(runbook_synth.__all__)
+    for name in runbook_synth.__all__:
+        assert callable(getattr(runbook_synth, name)) or isinstance(getattr(runbook_synth, name), type)

@@ -20,20 +20,23 @@ from runbook_synth.errors import ParameterError, RunbookSynthError
 from runbook_synth.models import Generated, GenerateRequest, Pattern, SourceAccount
 
 if TYPE_CHECKING:
-    from runbook_synth.conformance import conformance, conformance_summary
+    from runbook_synth.conformance import conformance as check_conformance
+    from runbook_synth.conformance import conformance_summary
     from runbook_synth.drift import diff_paths, diff_runbooks, library_drift, render_drift_json, render_drift_markdown
     from runbook_synth.ingest.files import check_root
     from runbook_synth.library import RegenerateReport, regenerate
     from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text
     from runbook_synth.lint_rules import Severity
     from runbook_synth.output import atomic_write
-    from runbook_synth.pipeline import generate, generate_and_write, ingest, list_patterns, render, write
+    from runbook_synth.pipeline import generate, generate_and_write, list_patterns, write
+    from runbook_synth.pipeline import ingest as ingest_sources
+    from runbook_synth.pipeline import render as render_runbook
     from runbook_synth.scaffold import check_cli_argument, init_files
     from runbook_synth.settings import Settings, load_settings
     from runbook_synth.sources import ingest_cloudwatch, ingest_github
 
 _LAZY = {
-    "conformance": "runbook_synth.conformance",
+    "check_conformance": "runbook_synth.conformance:conformance",
     "conformance_summary": "runbook_synth.conformance",
     "diff_paths": "runbook_synth.drift",
     "diff_runbooks": "runbook_synth.drift",
@@ -52,9 +55,9 @@ _LAZY = {
     "atomic_write": "runbook_synth.output",
     "generate": "runbook_synth.pipeline",
     "generate_and_write": "runbook_synth.pipeline",
-    "ingest": "runbook_synth.pipeline",
+    "ingest_sources": "runbook_synth.pipeline:ingest",
     "list_patterns": "runbook_synth.pipeline",
-    "render": "runbook_synth.pipeline",
+    "render_runbook": "runbook_synth.pipeline:render",
     "write": "runbook_synth.pipeline",
     "check_cli_argument": "runbook_synth.scaffold",
     "init_files": "runbook_synth.scaffold",
@@ -63,19 +66,21 @@ _LAZY = {
     "ingest_cloudwatch": "runbook_synth.sources",
     "ingest_github": "runbook_synth.sources",
 }
-"""Imported on first use, so `runbook --help` does not load the whole pipeline."""
+"""Imported on first use, so `runbook --help` does not load the whole pipeline. (`module:attribute` where the
+public name differs: a submodule of the same name would shadow `conformance`, `ingest` or `render`.)"""
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'runbook_synth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
 
-def lint(paths: Sequence[Path], *, repo_root: Path, today: date, disabled: Sequence[str] = ()) -> LintReport:
+def lint_runbooks(paths: Sequence[Path], *, repo_root: Path, today: date, disabled: Sequence[str] = ()) -> LintReport:
     """Lint runbooks, with rules turned off by `lint_disable` in configuration and by `disabled`."""
     from runbook_synth.ingest.files import check_root
     from runbook_synth.lint import lint_paths
@@ -125,8 +130,8 @@ __all__ = [
     "account_lines",
     "atomic_write",
     "check_cli_argument",
+    "check_conformance",
     "check_root",
-    "conformance",
     "conformance_summary",
     "diff_paths",
     "diff_runbooks",
@@ -136,18 +141,18 @@ __all__ = [
     "format_text",
     "generate",
     "generate_and_write",
-    "ingest",
     "ingest_cloudwatch",
     "ingest_github",
+    "ingest_sources",
     "init_files",
     "library_drift",
-    "lint",
+    "lint_runbooks",
     "list_patterns",
     "load_settings",
     "pattern_dict",
     "regenerate",
-    "render",
     "render_drift_json",
     "render_drift_markdown",
+    "render_runbook",
     "write",
 ]

@@ -331,7 +331,7 @@ def lint_command(
 ) -> None:
     """Check runbooks (generated or hand-written) against the quality checklist."""
     with _errors():
-        report = library.lint(paths, repo_root=repo_root, today=today(), disabled=disable or ())
+        report = library.lint_runbooks(paths, repo_root=repo_root, today=today(), disabled=disable or ())
     formatter = {
         LintFormat.TEXT: library.format_text,
         LintFormat.JSON: library.format_json,
@@ -451,7 +451,7 @@ def conformance_command(
         days = since.strip().removesuffix("d")
         if not days.isdigit():
             raise library.ParameterError("since", since, "give a number of days, e.g. 30d")
-        report = library.conformance(root, _settings(root, min_runs), today(), since_days=int(days))
+        report = library.check_conformance(root, _settings(root, min_runs), today(), since_days=int(days))
     typer.echo(printable(library.conformance_summary(report)))
 
 

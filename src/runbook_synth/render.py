@@ -36,6 +36,7 @@ def packaged_templates() -> Path:
 RENDER_SECONDS = 10.0
 """A user template gets this much wall time; a template that loops for ever is an error, not a hang."""
 
+
 class ContainedLoader(jinja2.FileSystemLoader):
     """A file system loader that never follows a symlink out of the templates folder it was found in."""
 

@@ -24,7 +24,10 @@ _LOOSE_FENCE_CLOSE = re.compile(r"^\s*(`{3,}|~{3,})\s*$")
 _NUMBERING = re.compile(r"^\s*(?:(?:step|phase|part)\s+)?(?:\d+(?:\.\d+)*[.):]?|[ivxlc]+[.)]|[a-z][.)])\s+", re.I)
 _MAX_SETEXT_TITLE = 120
 
-_PARSER = MarkdownIt("commonmark").enable("table")
+_PARSER = MarkdownIt("commonmark").enable("table").disable("inline")
+"""Block structure only: inline parsing is half of markdown-it's time, and the one inline element read here,
+code spans, is found by `_CODE_SPAN` over each inline token's text."""
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -384,15 +387,18 @@ def _plausible_setext(content: str) -> bool:
 
 
 def _inline_code(tokens: list[Token], in_fence: list[bool]) -> Iterator[tuple[str, int]]:
+    """CommonMark code spans: a backtick run closed by a run of the same length; line breaks inside become
+    spaces, and one space is stripped from each side when both sides have one."""
     for token in tokens:
-        if token.type != "inline" or not token.map or not token.children:
+        if token.type != "inline" or not token.map:
             continue
-        row = token.map[0]
-        for child in token.children:
-            if child.type in ("softbreak", "hardbreak"):
-                row += 1
-            elif child.type == "code_inline" and 2 <= len(child.content) <= 400 and not in_fence[row]:
-                yield child.content, row
+        for match in _CODE_SPAN.finditer(token.content):
+            row = token.map[0] + token.content.count("\n", 0, match.start())
+            content = match.group(2).replace("\n", " ")
+            if content.startswith(" ") and content.endswith(" ") and content.strip():
+                content = content[1:-1]
+            if 2 <= len(content) <= 400 and row < len(in_fence) and not in_fence[row]:
+                yield content, row
 
 
 def _tables(tokens: list[Token]) -> Iterator[tuple[tuple[str, ...], tuple[tuple[str, ...], ...], int]]:
