@@ -48,3 +48,13 @@ def test_without_a_store_nothing_is_created(tmp_path: Path) -> None:
     write_deployment_history(tmp_path)
     load_corpus(tmp_path, Settings())
     assert not (tmp_path / ".runbook-synth").exists()
+
+
+def test_the_cache_key_covers_the_parsing_code() -> None:
+    """A changed parser must never read a stale cache: every module named in the key exists (a rename would
+    silently drop it from the digest)."""
+    from runbook_synth.ingest import local
+
+    package = Path(local.__file__).resolve().parents[1]
+    assert all((package / name).is_file() for name in local._PARSER_MODULES)
+    assert len(local._parser_digest()) == 32

@@ -7,6 +7,7 @@ by name (or, in strict mode, stops the run).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -118,6 +119,34 @@ class _ParseCache:
                     self.store.set_parsed(path, digest, payload)
         except RunbookSynthError as error:
             log.warning("parse cache not updated: %s", error)
+
+
+@functools.cache
+def _parser_digest() -> str:
+    """The code that turns a file into an Observation, digested: a changed parser never reads a stale cache."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.blake2b(digest_size=16)
+    for name in _PARSER_MODULES:
+        with contextlib.suppress(OSError):
+            digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
+_PARSER_MODULES = (
+    "codec.py",
+    "credential_rules.py",
+    "durations.py",
+    "models.py",
+    "redact.py",
+    "shell.py",
+    "ingest/files.py",
+    "ingest/headings.py",
+    "ingest/journals.py",
+    "ingest/lessons.py",
+    "ingest/local.py",
+    "ingest/markdown.py",
+    "ingest/observations.py",
+)
 
 
 @contextlib.contextmanager
