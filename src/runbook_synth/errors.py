@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class RunbookSynthError(Exception):
     """A problem the user can fix. The message names the file, source or option and the remedy."""
@@ -34,6 +37,13 @@ class LockedError(RunbookSynthError):
 
 class ConfigError(RunbookSynthError):
     """A configuration key or value is wrong."""
+
+    @classmethod
+    def unknown_key(cls, source: str, key: str, table: str, known: Iterable[str], listing: str = "") -> ConfigError:
+        """`unknown key 'x' in [table]; did you mean 'y'?` (or `listing` when nothing is close)."""
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else listing
+        return cls(f"{source}: unknown key '{key}' in {table}{hint}")
 
 
 class ParameterError(RunbookSynthError):

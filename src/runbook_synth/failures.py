@@ -16,8 +16,10 @@ from runbook_synth.cluster import group_by_similarity
 from runbook_synth.models import (
     Alignment,
     CloudWatchEvidence,
+    FailureDetail,
     FailureEvent,
     FailureSource,
+    Observation,
     Provenance,
     Selection,
     Step,
@@ -39,20 +41,7 @@ def failure_events(selection: Selection, alignment: Alignment) -> tuple[FailureE
         detail = note.failure
         if detail is None or not detail.headline_error.strip():
             continue
-        events.append(
-            FailureEvent(
-                detail.headline_error,
-                detail.failed_command,
-                note.day,
-                Provenance(note.path),
-                FailureSource.FAILURE_NOTE,
-                cause=detail.root_cause,
-                solution=detail.fix_commands,
-                prevention=detail.prevention,
-                title=note.title,
-                related=related,
-            )
-        )
+        events.append(_lesson_event(note, detail, detail.headline_error, FailureSource.FAILURE_NOTE, related))
     for run in alignment.runs:
         observation = alignment.executions[run.run]
         for episode in run.episodes:
@@ -75,20 +64,27 @@ def failure_events(selection: Selection, alignment: Alignment) -> tuple[FailureE
         if detail is None or (journal.category != "error" and not (detail.root_cause and detail.error_messages)):
             continue
         events.append(
-            FailureEvent(
-                detail.headline_error or journal.title,
-                detail.failed_command,
-                journal.day,
-                Provenance(journal.path),
-                FailureSource.JOURNAL,
-                cause=detail.root_cause,
-                solution=detail.fix_commands,
-                prevention=detail.prevention,
-                title=journal.title,
-                related=related,
-            )
+            _lesson_event(journal, detail, detail.headline_error or journal.title, FailureSource.JOURNAL, related)
         )
     return tuple(events)
+
+
+def _lesson_event(
+    source: Observation, detail: FailureDetail, error: str, kind: FailureSource, related: bool
+) -> FailureEvent:
+    """A failure note or a journal as one failure event, with what it teaches (cause, fix, prevention)."""
+    return FailureEvent(
+        error,
+        detail.failed_command,
+        source.day,
+        Provenance(source.path),
+        kind,
+        cause=detail.root_cause,
+        solution=detail.fix_commands,
+        prevention=detail.prevention,
+        title=source.title,
+        related=related,
+    )
 
 
 def _teaches(event: FailureEvent) -> bool:

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from runbook_synth.errors import LockedError, RunbookSynthError, UnsafePathError
+from runbook_synth.state import state_folder
 
 LOCK_NAME = "lock"
-STATE_FOLDER = ".runbook-synth"
 DEFAULT_OUT = "runbooks"
 TEMP_SUFFIX = ".tmp"
 _MINED_FROM = re.compile(r"\*\*Mined from\*\*:\s*(\d+) recorded runs")
@@ -87,19 +87,6 @@ def remove_stale_temporaries(folder: Path) -> list[str]:
                 entry.unlink()
                 removed.append(entry.name)
     return removed
-
-
-def state_folder(root: Path) -> Path:
-    """`<root>/.runbook-synth/`: git-ignored local state; never a symlink."""
-    folder = root / STATE_FOLDER
-    if folder.is_symlink():
-        raise UnsafePathError(f"{folder}: is a symlink; refusing to keep state outside the root (remove the link)")
-    folder.mkdir(exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists() and not ignore.is_symlink():
-        with contextlib.suppress(OSError):
-            ignore.write_text("*\n", encoding="utf-8")
-    return folder
 
 
 @contextlib.contextmanager

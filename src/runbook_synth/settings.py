@@ -5,7 +5,6 @@ Every key is documented beside its field; an unknown key is an error with a "did
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -152,9 +151,7 @@ def apply(settings: Settings, table: dict[str, Any], source: str) -> Settings:
             continue  # read by the source's own parser: source_table()
         name = known.get(key)
         if name is None:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{source}: unknown key '{key}' in [tool.runbook-synth]{hint}")
+            raise ConfigError.unknown_key(source, key, "[tool.runbook-synth]", known)
         changes[name] = _coerce(name, value, source)
     return replace(settings, **changes)
 

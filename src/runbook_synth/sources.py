@@ -19,7 +19,7 @@ from runbook_synth.ingest.files import check_root
 from runbook_synth.models import CloudWatchEvidence, ErrorGroup, EvidenceSource, InvocationStats, Observation
 from runbook_synth.output import run_lock
 from runbook_synth.settings import source_table
-from runbook_synth.state import SourceRecord, StateStore
+from runbook_synth.state import SourceRecord, StateStore, store_exists
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,7 @@ def ingest_github(
 
 def stored_observations(root: Path) -> tuple[Observation, ...]:
     """What earlier `runbook ingest` runs stored, as observations (nothing when there is no store)."""
-    store_path = root / ".runbook-synth" / "state.sqlite"
-    if not store_path.exists():
+    if not store_exists(root):
         return ()
     from runbook_synth.ingest import github
 
@@ -173,8 +172,7 @@ def _insights_for(store: StateStore, groups: Sequence[str]) -> tuple[list[Invoca
 
 def cloudwatch_evidence(root: Path, scope: str, today: date) -> CloudWatchEvidence | None:
     """What the store knows from CloudWatch about a scope, over the configured lookback up to `today`."""
-    store_path = root / ".runbook-synth" / "state.sqlite"
-    if not store_path.exists() or not scope:
+    if not store_exists(root) or not scope:
         return None
     from runbook_synth.ingest import cloudwatch
 

@@ -518,6 +518,19 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+def store_exists(root: Path) -> bool:
+    """Whether `runbook regenerate` or `runbook ingest` has created the store (read-only commands never do)."""
+    return (root / STATE_DIR / STATE_FILE).is_file()
+
+
+def state_folder(root: Path) -> Path:
+    """`<root>/.runbook-synth/`, created with its `.gitignore` when missing; never a symlink."""
+    folder = root / STATE_DIR
+    _refuse_link(folder)
+    _prepare_folder(folder)
+    return folder
+
+
 def _prepare_folder(folder: Path) -> None:
     """Create `.runbook-synth/` (umask permissions) with a `.gitignore` of `*`, so state is never committed."""
     with contextlib.suppress(FileExistsError):

@@ -15,7 +15,6 @@ filter pattern, so results do not depend on what a service (or moto) implements.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import logging
@@ -177,9 +176,8 @@ def parse_cloudwatch_config(table: Mapping[str, Any], source: str) -> CloudWatch
     for key, value in table.items():
         name = known.get(key)
         if name is None:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(_CONFIG_KEYS)}"
-            raise ConfigError(f"{source}: unknown key '{key}' in {_CONFIG_TABLE}{hint}")
+            listing = f"; known keys: {', '.join(_CONFIG_KEYS)}"
+            raise ConfigError.unknown_key(source, key, _CONFIG_TABLE, known, listing)
         values[name] = value
     config = CloudWatchConfig()
     groups = values.get("log_groups", [])

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import enum
 import json
 import logging
@@ -160,9 +159,7 @@ def parse_github_config(table: Mapping[str, Any], source: str = CONFIG_TABLE) ->
     for key, value in table.items():
         name = known.get(key)
         if name is None:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{source}: unknown key '{key}' in {CONFIG_TABLE}{hint}")
+            raise ConfigError.unknown_key(source, key, CONFIG_TABLE, known)
         values[name] = _coerce(name, value, source)
     return GitHubConfig(**values)
 

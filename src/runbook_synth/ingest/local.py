@@ -22,7 +22,7 @@ from runbook_synth.ingest.observations import parse_observation
 from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
 from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
-from runbook_synth.state import STATE_DIR, STATE_FILE, StateStore
+from runbook_synth.state import StateStore, store_exists
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class _ParseCache:
             "|".join((CODEC_VERSION, repr(settings.redact_patterns), repr(settings.redact_allowlist), str(strict)))
             + f"|{settings.max_commands_per_source}"
         )
-        if not (root / STATE_DIR / STATE_FILE).is_file():
+        if not store_exists(root):
             yield cls(None, key)
             return
         try:
