@@ -12,33 +12,31 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import hashlib
 import importlib.metadata
 import json
 import logging
+import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runbook_synth.cluster import classifications, select
 from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
-from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, source_folders
-from runbook_synth.models import (
-    Classification,
-    Corpus,
-    Observation,
-    OperationType,
-    Pattern,
-    Runbook,
-    Selection,
-)
+from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, discover, source_folders
+from runbook_synth.models import OperationType
 from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
-from runbook_synth.pipeline import ingest, mine, survey
-from runbook_synth.render import packaged_templates, render_markdown, render_template, to_json_dict
-from runbook_synth.settings import Settings
+from runbook_synth.settings import Settings, find_config
 from runbook_synth.state import RunbookRecord, StateStore, fingerprint_file
+
+if TYPE_CHECKING:
+    from runbook_synth.models import Classification, Corpus, Observation, Pattern, Runbook, Selection
+
+# The pipeline (parsers, clustering, alignment, jinja2) is imported where it is used, so a regeneration that
+# finds nothing changed never imports it.
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +204,9 @@ class MinedCorpus:
 
 
 def mine_corpus(root: Path, settings: Settings, strict: bool = False) -> MinedCorpus:
+    from runbook_synth.cluster import classifications
+    from runbook_synth.pipeline import ingest, survey
+
     corpus = ingest(root, settings, strict)
     found = classifications(corpus)
     counted = survey(corpus, check_root(root), settings, date.min, found, mine_steps=False)
@@ -214,6 +215,8 @@ def mine_corpus(root: Path, settings: Settings, strict: bool = False) -> MinedCo
 
 def _selections(mined: MinedCorpus, pattern: Pattern, settings: Settings) -> tuple[Selection, Selection | None]:
     """The pattern's observations and those of the runs that undo it, as `pipeline.generate` selects them."""
+    from runbook_synth.cluster import select
+
     selection = select(mined.corpus, mined.found, pattern.operation_type, pattern.scope, settings.scope_threshold)
     undo_type = OperationType.DEPLOYMENT if pattern.operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
     undo = (
@@ -225,6 +228,8 @@ def _selections(mined: MinedCorpus, pattern: Pattern, settings: Settings) -> tup
 def mine_runbook(mined: MinedCorpus, pattern: Pattern, settings: Settings, today: date) -> Runbook:
     """The runbook `runbook generate TYPE SCOPE` would mine, from an already ingested corpus: the pipeline's
     own recipe (`pipeline.mine`), so one ingest serves every pattern."""
+    from runbook_synth.pipeline import mine
+
     return mine(mined.corpus, mined.root, pattern.operation_type, pattern.scope, settings, today, mined.found)
 
 
@@ -241,6 +246,8 @@ def sources_digest(
     """What a runbook depends on, in one digest: the content of every file (or stored record) it is mined
     from, what was parsed out of it, the skipped files it warns about, the settings, the templates and the
     version. Content digests, not mtimes, so a fresh clone in CI gives the same digest."""
+    from runbook_synth.render import packaged_templates
+
     digest = hashlib.blake2b(digest_size=20)
 
     def feed(*parts: str) -> None:
@@ -344,33 +351,325 @@ def regenerate(
             remove_stale_temporaries(folder)
             remove_stale_temporaries(folder / DATA_FOLDER)
         with _store(root, check, rebuild_state) as store:  # first: a rebuild must precede reading stored records
-            mined = mine_corpus(root, settings, strict)
-            chosen = choose_patterns(mined.patterns, names)
-            plans: list[_Plan] = []
-            for done, pattern in enumerate(chosen):
-                if progress is not None:
-                    progress(done, len(chosen), runbook_name(pattern.operation_type, pattern.scope))
-                plans.append(_plan(root, folder, mined, pattern, settings, today, store, force, templates_dir))
-            if progress is not None:
-                progress(len(chosen), len(chosen), INDEX_NAME)
-            twins = library_twins(folder)
-            twins.update({plan.result.name: plan.twin for plan in plans if plan.twin is not None})
-            index_text = render_index(twins, today, templates_dir)
-            index_path = folder / INDEX_NAME
-            index_outcome = _compare(index_path, index_text)
+            scan = _scan(root, settings, names, strict, templates_dir)
+            if not (force or rebuild_state):
+                fast = _fast_report(root, folder, store, scan, today, check)
+                if fast is not None:
+                    return fast
+            manifest = _manifest(scan, _recorded(store))
+            with _captured_warnings() as warnings:
+                plans, index_outcome, twins = _regenerate_fully(
+                    root, folder, store, settings, today, names, force, check, templates_dir, strict, progress
+                )
+            report = RegenerateReport(tuple(p.result for p in plans), index_outcome, check, _relative(folder, root))
             if not check:
-                for plan in plans:
-                    for path, text in plan.texts:
-                        atomic_write(path, text)
-                if index_outcome.writes:
-                    atomic_write(index_path, index_text)
-                records = [plan.record for plan in plans if plan.record is not None]
-                changed = [record for record in records if store.runbook_record(record.name) != record]
-                if changed:
-                    with store.transaction():
-                        for record in changed:
-                            store.set_runbook_record(record)
-    return RegenerateReport(tuple(plan.result for plan in plans), index_outcome, check, _relative(folder, root))
+                _record(store, folder, scan, manifest, report, twins, today, warnings)
+    return report
+
+
+def _regenerate_fully(
+    root: Path,
+    folder: Path,
+    store: StateStore,
+    settings: Settings,
+    today: date,
+    names: Sequence[str],
+    force: bool,
+    check: bool,
+    templates_dir: Path | None,
+    strict: bool,
+    progress: Progress | None,
+) -> tuple[list[_Plan], Outcome, dict[str, dict[str, Any]]]:
+    """The full path: ingest, mine what changed, render, write (unless check); returns the plans, the index's
+    outcome and the twins the index was rendered from."""
+    mined = mine_corpus(root, settings, strict)
+    chosen = choose_patterns(mined.patterns, names)
+    plans: list[_Plan] = []
+    for done, pattern in enumerate(chosen):
+        if progress is not None:
+            progress(done, len(chosen), runbook_name(pattern.operation_type, pattern.scope))
+        plans.append(_plan(root, folder, mined, pattern, settings, today, store, force, templates_dir))
+    if progress is not None:
+        progress(len(chosen), len(chosen), INDEX_NAME)
+    twins = library_twins(folder)
+    twins.update({plan.result.name: plan.twin for plan in plans if plan.twin is not None})
+    index_text = render_index(twins, today, templates_dir)
+    index_path = folder / INDEX_NAME
+    index_outcome = _compare(index_path, index_text)
+    if not check:
+        for plan in plans:
+            for path, text in plan.texts:
+                atomic_write(path, text)
+        if index_outcome.writes:
+            atomic_write(index_path, index_text)
+        records = [plan.record for plan in plans if plan.record is not None]
+        changed = [record for record in records if store.runbook_record(record.name) != record]
+        if changed:
+            with store.transaction():
+                for record in changed:
+                    store.set_runbook_record(record)
+    return plans, index_outcome, twins
+
+
+# --- the fast path: an unchanged library is recognised without parsing anything ------------------------------------
+# After a successful regeneration the store keeps what it saw (every source file's size, mtime and content digest;
+# a digest of the settings, templates, configuration, code and stored records) and what it left (a digest of every
+# file in the library, the report, the warnings). A run whose inputs and library all match reports the same thing
+# and writes nothing; any doubt (no record, a file or template changed, a runbook edited by hand, --force,
+# --rebuild-state) takes the full path, which gives the same result the slow way.
+
+FAST_RECORD = "library"
+FAST_VERSION = "fast-1"
+"""Bump when the record's shape or what it covers changes: every older record then misses."""
+RACY_NS = 2_000_000_000
+"""A file modified this close to when it was fingerprinted may change again within the same mtime tick: its
+content is digested again next time rather than trusted by size and mtime."""
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The inputs a regeneration can see without reading a source: the source files' sizes and mtimes, and one
+    digest of everything else that is not in the store."""
+
+    files: tuple[tuple[str, Path, int, int], ...]
+    """(key of the relative path, path, size, mtime_ns) per source file, in path order."""
+    static: str
+    taken_ns: int
+    """When the files were looked at: an mtime this close to it is not trusted next time (see RACY_NS)."""
+
+
+def _scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, templates_dir: Path | None) -> _Scan:
+    from runbook_synth.render import packaged_templates
+
+    taken = time.time_ns()
+    discovered, refused = discover(root, settings.sources)
+    files: list[tuple[str, Path, int, int]] = []
+    for source in discovered:
+        try:
+            info = source.path.stat()
+            size, mtime = info.st_size, info.st_mtime_ns
+        except OSError:
+            size, mtime = -1, -1
+        files.append((_path_key(source.relative), source.path, size, mtime))
+    digest = hashlib.blake2b(digest_size=20)
+
+    def feed(*parts: str) -> None:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+
+    feed(FAST_VERSION, DIGEST_VERSION, _code_digest(), repr(settings), str(strict), repr(tuple(names)))
+    for path, reason in refused:
+        feed("refused", path, reason)
+    for label, folder in (("user", templates_dir), ("packaged", packaged_templates())):
+        feed("templates", label, str(folder))
+        if folder is not None:
+            feed(*_folder_digest(folder))
+    found = find_config(root.resolve())
+    if found is not None:
+        feed("config", str(found[0]), _file_digest(found[0]))
+    return _Scan(tuple(files), digest.hexdigest(), taken)
+
+
+def _path_key(relative: str) -> str:
+    """A relative path as the store keeps it: digested, since a file's name may hold a secret."""
+    return hashlib.blake2b(relative.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return fingerprint_file(path).digest
+    except RunbookSynthError:
+        return "unreadable"
+
+
+def _folder_digest(folder: Path) -> list[str]:
+    """Name and content digest of every file under a folder (a template may include any of them)."""
+    if not folder.is_dir():
+        return ["missing"]
+    parts: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            kind = "link" if path.is_symlink() else "file"
+            parts += [path.relative_to(folder).as_posix(), kind, _file_digest(path)]
+    return parts
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The version and every module of the package, digested: changed code never trusts an old record."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{_version()}\x00{sys.version}\x00".encode())
+    for path in sorted(package.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\x00" + path.read_bytes() + b"\x00")
+    return digest.hexdigest()
+
+
+def _store_digest(store: StateStore, today: date) -> str:
+    """Stored records and runbook records; today's date too when there are remote records, whose evidence
+    window ends today."""
+    content, remote = store.content_digest()
+    return f"{content}:{today.isoformat() if remote else ''}"
+
+
+def _outputs_digest(folder: Path) -> str:
+    """Every file in the library folder and its `.data/`, by name and content."""
+    digest = hashlib.blake2b(digest_size=20)
+    for where in (folder, folder / DATA_FOLDER):
+        digest.update(f"{where.name}\x00{where.is_dir()}\x00".encode())
+        if where.is_dir() and not where.is_symlink():
+            for part in _folder_listing(where):
+                digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.hexdigest()
+
+
+def _folder_listing(folder: Path) -> list[str]:
+    parts: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and not path.is_symlink():
+            parts += [path.name, "folder"]
+        else:
+            parts += [path.name, "link" if path.is_symlink() else "file", _file_digest(path)]
+    return parts
+
+
+def _recorded(store: StateStore) -> dict[str, Any] | None:
+    raw = store.regeneration(FAST_RECORD)
+    if raw is None:
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and record.get("version") == FAST_VERSION else None
+
+
+def _manifest(scan: _Scan, previous: dict[str, Any] | None) -> list[list[Any]]:
+    """[key, size, mtime_ns, digest] per source file, taken before the sources are read (a file changed while
+    they are read then differs next time); digests of files whose size and mtime match the previous record
+    (and were not racy then) are reused."""
+    known = {}
+    taken = 0
+    if previous is not None:
+        known = {item[0]: item for item in previous.get("files", [])}
+        taken = int(previous.get("taken_ns", 0))
+    manifest: list[list[Any]] = []
+    for key, path, size, mtime in scan.files:
+        old = known.get(key)
+        if old is not None and old[1] == size and old[2] == mtime and mtime < taken - RACY_NS:
+            manifest.append([key, size, mtime, old[3]])
+        else:
+            manifest.append([key, size, mtime, _file_digest(path)])
+    return manifest
+
+
+def _record(
+    store: StateStore,
+    folder: Path,
+    scan: _Scan,
+    manifest: list[list[Any]],
+    report: RegenerateReport,
+    twins: Mapping[str, Mapping[str, Any]],
+    today: date,
+    warnings: list[tuple[str, int, str]] | None,
+) -> None:
+    """What the next run must find to skip everything: this run's inputs and the library it left; the report
+    it will give is this one with everything written now unchanged."""
+    dues: list[str | None] = []
+    stale: list[bool] = []
+    for name in sorted(twins):
+        state = review(str(twins[name].get("last_validated", "")), str(twins[name].get("review_frequency", "")), today)
+        dues.append(state.due.isoformat() if state.due else None)
+        stale.append(state.stale)
+    results = [
+        [r.name, r.operation_type, r.scope, str(Outcome.UNCHANGED if r.outcome.writes else r.outcome), r.reason]
+        for r in report.results
+    ]
+    payload = {
+        "version": FAST_VERSION,
+        "inputs": f"{scan.static}:{_store_digest(store, today)}",
+        "taken_ns": scan.taken_ns,
+        "files": manifest,
+        "outputs": _outputs_digest(folder),
+        "dues": dues,
+        "stale": stale,
+        "results": results,
+        "warnings": [list(item) for item in warnings] if warnings is not None else None,
+    }
+    previous = _recorded(store)
+    if previous is not None and {**previous, "taken_ns": 0} == {**payload, "taken_ns": 0}:
+        return  # the same record: an unchanged run leaves the store as it was, byte for byte
+    with contextlib.suppress(RunbookSynthError):  # a record we cannot write only costs the next run its shortcut
+        store.set_regeneration(FAST_RECORD, json.dumps(payload, ensure_ascii=False, sort_keys=True))
+
+
+def _fast_report(
+    root: Path, folder: Path, store: StateStore, scan: _Scan, today: date, check: bool
+) -> RegenerateReport | None:
+    """The report of a run that would change nothing, or None when anything may have changed."""
+    record = _recorded(store)
+    if record is None:
+        return None
+    warnings = record.get("warnings")
+    if warnings is None and logging.getLogger("runbook_synth").isEnabledFor(logging.WARNING):
+        return None  # recorded by a quiet run, whose warnings nobody saw: this one must say them
+    if record.get("inputs") != f"{scan.static}:{_store_digest(store, today)}":
+        return None
+    if record.get("outputs") != _outputs_digest(folder):
+        return None
+    dues = record.get("dues", [])
+    if [due is not None and today > date.fromisoformat(due) for due in dues] != record.get("stale"):
+        return None  # a runbook fell due for review since: the index changes
+    files = record.get("files", [])
+    if [item[0] for item in files] != [key for key, _, _, _ in scan.files]:
+        return None
+    taken = int(record.get("taken_ns", 0))
+    refreshed = False
+    for item, (_, path, size, mtime) in zip(files, scan.files, strict=True):
+        if item[1] != size:
+            return None
+        if item[2] == mtime and mtime < taken - RACY_NS:
+            continue
+        if _file_digest(path) != item[3]:
+            return None
+        if item[2] != mtime:
+            item[2] = mtime
+            refreshed = True
+    if refreshed and not check:  # touched but not changed: next time size and mtime suffice again
+        record["taken_ns"] = scan.taken_ns
+        with contextlib.suppress(RunbookSynthError):
+            store.set_regeneration(FAST_RECORD, json.dumps(record, ensure_ascii=False, sort_keys=True))
+    for name, level, message in warnings or []:
+        logging.getLogger(str(name)).log(int(level), "%s", message)
+    results = tuple(
+        RunbookResult(str(name), str(kind), str(scope), Outcome(outcome), str(reason))
+        for name, kind, scope, outcome, reason in record.get("results", [])
+    )
+    return RegenerateReport(results, Outcome.UNCHANGED, check, _relative(folder, root))
+
+
+@contextlib.contextmanager
+def _captured_warnings() -> Iterator[list[tuple[str, int, str]] | None]:
+    """The warnings a run logs, kept so a run that skips everything says them again; None when warnings are
+    off (a quiet run), so a later run that shows them takes the full path."""
+    top = logging.getLogger("runbook_synth")
+    if not top.isEnabledFor(logging.WARNING):
+        yield None
+        return
+    collected: list[tuple[str, int, str]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            collected.append((record.name, record.levelno, record.getMessage()))
+
+    handler = Collect(logging.WARNING)
+    top.addHandler(handler)
+    try:
+        yield collected
+    finally:
+        top.removeHandler(handler)
 
 
 @contextlib.contextmanager
@@ -413,6 +712,8 @@ def _plan(
     force: bool,
     templates_dir: Path | None,
 ) -> _Plan:
+    from runbook_synth.render import render_markdown, to_json_dict
+
     name = runbook_name(pattern.operation_type, pattern.scope)
     markdown_path, json_path = folder / f"{name}.md", twin_path(folder, name)
     files = (_relative(markdown_path, root), _relative(json_path, root))
@@ -554,4 +855,6 @@ def render_index(twins: Mapping[str, Mapping[str, Any]], today: date, templates_
 
 def render_named(name: str, context: Mapping[str, Any], templates_dir: Path | None = None) -> str:
     """A packaged (or user-overridden) template other than the runbook's, with one-line errors."""
+    from runbook_synth.render import render_template
+
     return render_template(name, dict(context), templates_dir)

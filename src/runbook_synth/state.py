@@ -1,8 +1,8 @@
 """The local state store: one SQLite file at ``<root>/.runbook-synth/state.sqlite``.
 
 It remembers what is expensive or impossible to get again: the fingerprints of the sources (so unchanged
-patterns are skipped), parse results keyed by content digest, what each runbook was mined from, and the
-redacted records fetched from CloudWatch and GitHub with their cursors and ETags. Nothing secret is stored:
+patterns are skipped), parse results keyed by content digest, what each runbook was mined from, what the last
+`regenerate` saw and left (so an unchanged library is recognised without parsing), and the redacted records fetched from CloudWatch and GitHub with their cursors and ETags. Nothing secret is stored:
 callers redact before they write. A store we cannot read (corrupt, not SQLite, written by a newer version)
 is a one-line StateError whose way out is ``--rebuild-state``, which moves the bad file aside.
 """
@@ -120,7 +120,13 @@ def _migrate_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE etags (url TEXT PRIMARY KEY, etag TEXT NOT NULL, body TEXT NOT NULL)")
 
 
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_v1, _migrate_to_v2)
+def _migrate_to_v3(conn: sqlite3.Connection) -> None:
+    """What the last successful `regenerate` saw and left (inputs, outputs, report), so an unchanged library
+    is recognised without parsing anything."""
+    conn.execute("CREATE TABLE regenerations (name TEXT PRIMARY KEY, payload TEXT NOT NULL)")
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_v1, _migrate_to_v2, _migrate_to_v3)
 SCHEMA_VERSION: int = len(_MIGRATIONS)
 
 
@@ -486,6 +492,40 @@ class StateStore:
         return tuple(
             _runbook_from_row(row) for row in self._rows(f"SELECT {_RUNBOOK_COLUMNS} FROM runbooks ORDER BY name")
         )
+
+    def regeneration(self, name: str) -> str | None:
+        """The payload (JSON) recorded by the last successful regeneration of this name, or None."""
+        rows = self._rows("SELECT payload FROM regenerations WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def set_regeneration(self, name: str, payload: str) -> None:
+        """Record what a successful regeneration saw and left (replacing the previous record)."""
+        with self._writing(), self._guard():
+            self._conn.execute(
+                "INSERT INTO regenerations (name, payload) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET payload = excluded.payload",
+                (name, payload),
+            )
+
+    def content_digest(self) -> tuple[str, int]:
+        """A digest of what generation reads from the store besides the parse cache (remote records and runbook
+        records), and how many remote records there are; streamed, in key order."""
+        digest = hashlib.blake2b(digest_size=20)
+        count = 0
+        queries = (
+            "SELECT source, key, scope, timestamp_ms, payload FROM records ORDER BY source, key",
+            f"SELECT {_RUNBOOK_COLUMNS} FROM runbooks ORDER BY name",
+        )
+        with self._guard():
+            for number, sql in enumerate(queries):
+                digest.update(f"table {number}\x00".encode())
+                cursor = self._conn.execute(sql)
+                while batch := cursor.fetchmany(_READ_BATCH):
+                    for row in batch:
+                        count += number == 0
+                        digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+                        digest.update(b"\x00")
+        return digest.hexdigest(), count
 
 
 _RUNBOOK_COLUMNS = "name, operation_type, scope, sources_digest, sources, run_count, step_count, generated"

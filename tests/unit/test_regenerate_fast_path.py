@@ -1,0 +1,273 @@
+"""The fast path of `regenerate`: an unchanged library is recognised from the store's record (sizes, mtimes and
+digests of every input, digests of every output) without parsing anything; any change takes the full path and
+gives what the full path always gave."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook_synth import library, load_settings
+from runbook_synth.library import Outcome, regenerate
+from runbook_synth.settings import Settings
+from runbook_synth.state import STATE_DIR, STATE_FILE, StateStore
+from tests.support.corpus import write_run
+from tests.support.scenarios import write_deployment_history
+from tests.unit.test_library import _rollback_run
+
+DAY = date(2026, 11, 23)
+LATER = date(2026, 11, 30)
+UP_TO_DATE = "runbooks/: up to date, nothing written: 2 unchanged"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_deployment_history(tmp_path)
+    for index in (0, 1):
+        write_run(tmp_path, _rollback_run(index))
+    return tmp_path
+
+
+@pytest.fixture
+def settings(root: Path) -> Settings:
+    return load_settings(root)
+
+
+@pytest.fixture
+def mined(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
+    """Every time regeneration ingests the sources (the full path), the root it read."""
+    calls: list[Path] = []
+    real = library.mine_corpus
+
+    def counting(root: Path, settings: Settings, strict: bool = False) -> library.MinedCorpus:
+        calls.append(root)
+        return real(root, settings, strict)
+
+    monkeypatch.setattr(library, "mine_corpus", counting)
+    yield calls
+
+
+def _library(root: Path) -> dict[str, bytes]:
+    folder = root / "runbooks"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _age_sources(root: Path, seconds: int = 3600) -> None:
+    """Sources written an hour ago, as in a real repository: their size and mtime are then trusted."""
+    for path in (root / ".claude").rglob("*.md"):
+        info = path.stat()
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - seconds * 1_000_000_000))
+
+
+def _first_deployment(root: Path) -> Path:
+    runs = sorted(p for p in (root / ".claude/observations").rglob("*.md") if "deploy" in p.read_text())
+    return runs[0]
+
+
+def test_an_unchanged_library_is_reported_up_to_date_without_ingesting(
+    root: Path, settings: Settings, mined: list[Path]
+) -> None:
+    _age_sources(root)
+    regenerate(root, settings, today=DAY)
+    assert len(mined) == 1
+    before = _library(root)
+    store = (root / STATE_DIR / STATE_FILE).read_bytes()
+    report = regenerate(root, settings, today=LATER)
+    assert len(mined) == 1  # nothing was ingested the second time
+    assert not report.changed
+    assert report.summary == UP_TO_DATE
+    assert [(r.name, r.outcome) for r in report.results] == [
+        ("deployment-lambda", Outcome.UNCHANGED),
+        ("rollback-lambda", Outcome.UNCHANGED),
+    ]
+    assert _library(root) == before
+    assert (root / STATE_DIR / STATE_FILE).read_bytes() == store
+
+
+def test_the_fast_report_is_the_full_paths_report(root: Path, settings: Settings, mined: list[Path]) -> None:
+    regenerate(root, settings, today=DAY)
+    full = regenerate(root, settings, today=DAY, force=True)  # --force always takes the full path
+    fast = regenerate(root, settings, today=DAY)
+    assert len(mined) == 2
+    assert fast == full
+    assert regenerate(root, settings, today=DAY, check=True) == library.RegenerateReport(
+        full.results, full.index, True, full.folder
+    )
+    assert len(mined) == 2
+
+
+def test_an_edited_source_takes_the_full_path_and_changes_its_runbook(
+    root: Path, settings: Settings, mined: list[Path]
+) -> None:
+    _age_sources(root)
+    regenerate(root, settings, today=DAY)
+    rollback = (root / "runbooks/rollback-lambda.md").read_bytes()
+    write_run(root, _rollback_run(2))
+    report = regenerate(root, settings, today=LATER)
+    assert len(mined) == 2
+    outcomes = {r.name: r.outcome for r in report.results}
+    assert outcomes["rollback-lambda"] == Outcome.UPDATED
+    assert (root / "runbooks/rollback-lambda.md").read_bytes() != rollback
+    assert regenerate(root, settings, today=LATER).summary == UP_TO_DATE
+    assert len(mined) == 2
+
+
+def test_a_file_rewritten_to_the_same_size_within_its_mtime_tick_is_read_again(
+    root: Path, settings: Settings, mined: list[Path]
+) -> None:
+    """Size and mtime are trusted only for files that were not modified just before they were looked at."""
+    path = _first_deployment(root)
+    regenerate(root, settings, today=DAY)  # the fixture wrote the sources a moment ago: they are racy
+    before = (root / "runbooks/deployment-lambda.md").read_text()
+    info = path.stat()
+    text = path.read_text()
+    changed = text.replace("report_worker", "report_wurker", 1)
+    assert len(changed) == len(text) and changed != text
+    path.write_text(changed)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # same size, same mtime
+    regenerate(root, settings, today=DAY)
+    assert len(mined) == 2
+    assert (root / "runbooks/deployment-lambda.md").read_text() != before
+
+
+def test_a_touched_but_unchanged_file_keeps_the_fast_path(root: Path, settings: Settings, mined: list[Path]) -> None:
+    _age_sources(root)
+    regenerate(root, settings, today=DAY)
+    path = _first_deployment(root)
+    path.write_bytes(path.read_bytes())  # a checkout: new mtime, same content
+    _age_sources(root, 60)
+    assert regenerate(root, settings, today=DAY).summary == UP_TO_DATE
+    assert regenerate(root, settings, today=DAY).summary == UP_TO_DATE
+    assert len(mined) == 1
+
+
+def test_a_changed_template_takes_the_full_path(root: Path, settings: Settings, tmp_path: Path) -> None:
+    templates = tmp_path / "my-templates"
+    templates.mkdir()
+    regenerate(root, settings, today=DAY, templates_dir=templates)
+    (templates / "runbook.md.j2").write_text("# {{ runbook.operation_type }} {{ runbook.scope }}\n")
+    report = regenerate(root, settings, today=DAY, templates_dir=templates)
+    assert {r.outcome for r in report.results} == {Outcome.UPDATED}
+    assert (root / "runbooks/deployment-lambda.md").read_text() == "# deployment lambda\n"
+
+
+def test_changed_settings_take_the_full_path(root: Path, settings: Settings) -> None:
+    regenerate(root, settings, today=DAY)
+    report = regenerate(root, Settings(owner="platform-team"), today=DAY)
+    assert report.changed
+    assert "platform-team" in (root / "runbooks/deployment-lambda.md").read_text()
+
+
+def test_a_runbook_edited_or_deleted_by_hand_takes_the_full_path(
+    root: Path, settings: Settings, mined: list[Path]
+) -> None:
+    regenerate(root, settings, today=DAY)
+    generated = _library(root)
+    markdown = root / "runbooks/deployment-lambda.md"
+    markdown.write_text(markdown.read_text() + "\nA note added by hand.\n")
+    report = regenerate(root, settings, today=DAY)
+    assert len(mined) == 2  # the full path, which keeps a hand edit of an unchanged runbook, as it always did
+    assert report.summary == UP_TO_DATE
+    (root / "runbooks/.data/rollback-lambda.json").unlink()
+    markdown.unlink()
+    report = regenerate(root, settings, today=DAY)
+    assert len(mined) == 3
+    assert {r.name: r.outcome for r in report.results} == {
+        "deployment-lambda": Outcome.CREATED,
+        "rollback-lambda": Outcome.CREATED,  # its twin is created again; its markdown was already right
+    }
+    assert _library(root) == generated
+
+
+def test_a_runbook_falling_due_for_review_updates_the_index(root: Path, settings: Settings, mined: list[Path]) -> None:
+    regenerate(root, settings, today=date(2026, 10, 1))
+    assert regenerate(root, settings, today=date(2026, 10, 4)).summary == UP_TO_DATE
+    assert len(mined) == 1
+    report = regenerate(root, settings, today=date(2026, 10, 10))  # deployment-lambda was due on 2026-10-05
+    assert len(mined) == 2
+    assert report.index == Outcome.UPDATED
+    assert "**overdue since 2026-10-05**" in (root / "runbooks/index.md").read_text()
+
+
+def test_code_or_a_stored_record_that_differs_takes_the_full_path(
+    root: Path, settings: Settings, mined: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    regenerate(root, settings, today=DAY)
+    monkeypatch.setattr(library, "_code_digest", lambda: "another version")
+    assert regenerate(root, settings, today=DAY).summary == UP_TO_DATE
+    assert len(mined) == 2
+    with StateStore.open(root) as store:
+        record = store.runbook_record("rollback-lambda")
+        assert record is not None
+        with store.transaction():
+            store.set_runbook_record(record.__class__(**{**record.__dict__, "sources_digest": "edited"}))
+    regenerate(root, settings, today=DAY)
+    assert len(mined) == 3
+
+
+def test_warnings_are_said_again_and_a_quiet_record_does_not_hide_them(
+    root: Path, settings: Settings, mined: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    (root / ".claude/observations/broken.md").write_bytes(b"\xff\xfe not text")
+    logger = logging.getLogger("runbook_synth")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)  # --quiet
+    try:
+        regenerate(root, settings, today=DAY)
+    finally:
+        logger.setLevel(previous)
+    assert len(mined) == 1
+    with caplog.at_level(logging.WARNING, logger="runbook_synth"):
+        regenerate(root, settings, today=DAY)  # warnings shown now: the quiet record cannot say them
+        assert len(mined) == 2
+        full = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
+        caplog.clear()
+        regenerate(root, settings, today=DAY)
+        assert len(mined) == 2
+        fast = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
+    assert full and fast == full
+
+
+def test_a_store_of_the_previous_schema_opens_and_gets_the_record_table(tmp_path: Path) -> None:
+    from runbook_synth import state
+
+    folder = tmp_path / STATE_DIR
+    folder.mkdir()
+    conn = sqlite3.connect(folder / STATE_FILE)
+    for step in state._MIGRATIONS[:2]:
+        step(conn)
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with StateStore.open(tmp_path) as store:
+        assert store.regeneration("library") is None
+        store.set_regeneration("library", "{}")
+        assert store.regeneration("library") == "{}"
+    with sqlite3.connect(folder / STATE_FILE) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == state.SCHEMA_VERSION == 3
+
+
+def _record(root: Path) -> dict[str, Any]:
+    import json
+
+    with StateStore.open(root, readonly=True) as store:
+        raw = store.regeneration("library")
+    assert raw is not None
+    result: dict[str, Any] = json.loads(raw)
+    return result
+
+
+def test_the_record_keeps_no_source_path_in_clear(root: Path, settings: Settings) -> None:
+    secret = root / ".claude/observations/2026-09-01/ghp_abcdefghijklmnopqrstuvwxyz0123456789.md"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text("---\nmode: execution\n---\n\n# x\n")
+    regenerate(root, settings, today=DAY)
+    assert "ghp_" not in str(_record(root))
+    assert len(_record(root)["files"]) == len(list((root / ".claude").rglob("*.md")))
