@@ -208,27 +208,39 @@ def _seed_order(sequences: list[list[int]]) -> list[int]:
 
 
 def roaming_keys(
-    sequences: Sequence[Sequence[int]], min_runs: int = 3, spread: float = 0.12, common: float = 0.8
+    sequences: Sequence[Sequence[int]],
+    min_runs: int = 3,
+    spread: float = 0.12,
+    common: float = 0.8,
+    stopped: Sequence[bool] = (),
 ) -> set[int]:
     """Commands typed at random points (`aws sts get-caller-identity` now here, now there): noise.
 
     A step sits at about the same relative place in every run that has it. A command that is not in
     most runs (below `common`), occurs once per run, and wanders (standard deviation of its relative
     position above `spread`) is not a step. Commands in most runs are never noise: a reordered step
-    wanders too.
+    wanders too. A run that stopped at a failure (`stopped`) says where its commands are, not where a
+    complete run has them: its last command sits at 100 % however early it came, so its places count only
+    when too few complete runs have the command.
     """
     places: dict[int, list[float]] = {}
+    partial: dict[int, list[float]] = {}
     repeated: set[int] = set()
-    for sequence in sequences:
+    for index, sequence in enumerate(sequences):
         counts = Counter(sequence)
         last = max(len(sequence) - 1, 1)
+        into = partial if index < len(stopped) and stopped[index] else places
         for position, key_id in enumerate(sequence):
             if counts[key_id] > 1:
                 repeated.add(key_id)
-            places.setdefault(key_id, []).append(position / last)
+            into.setdefault(key_id, []).append(position / last)
+    for key_id, values in partial.items():
+        if len(places.get(key_id, ())) < min_runs:
+            places.setdefault(key_id, []).extend(values)
     roaming: set[int] = set()
     for key_id, values in places.items():
-        if key_id in repeated or len(values) < min_runs or len(values) >= common * len(sequences):
+        present = len(values) + (len(partial.get(key_id, ())) if len(values) >= min_runs else 0)
+        if key_id in repeated or len(values) < min_runs or present >= common * len(sequences):
             continue
         if statistics.pstdev(values) > spread:
             roaming.add(key_id)
@@ -257,7 +269,8 @@ def align_selection(selection: Selection) -> Alignment:
 def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:
     """The progressive alignment of all runs, with reordered columns merged."""
     sequences = [[keys.id_of(command.command) for command in run.commands] for run in runs]
-    roaming = roaming_keys(sequences) | _rare_orientation(runs, sequences)
+    stopped = [bool(run.unretried_failures) for run in runs]
+    roaming = roaming_keys(sequences, stopped=stopped) | _rare_orientation(runs, sequences)
     if roaming:
         runs = [
             PreparedRun(

@@ -98,3 +98,23 @@ ENVIRONMENT_SPELLINGS = frozenset({"prod", "production", "prd", "staging", "stg"
 
 CRITICAL_TYPES = frozenset({"deployment", "incident-response", "rollback"})
 """Operation types reviewed monthly by default; the others quarterly."""
+
+COMMAND_TYPE_WORDS: dict[str, str] = {
+    "deploy": "deployment",
+    "release": "deployment",
+    "rollback": "rollback",
+    "undo": "rollback",
+    "revert": "rollback",
+    "downgrade": "rollback",
+    "migrate": "migration",
+    "alembic": "migration",
+    "flyway": "migration",
+    "liquibase": "migration",
+    "scale": "scaling",
+    "resize": "scaling",
+    "autoscale": "scaling",
+    "restart": "incident-response",
+}
+"""Verbs that CLIs use for an operation (`gcloud run deploy`, `helm rollback`, `kubectl rollout undo`,
+`flyway migrate`, any `alembic` or `liquibase` command, `kubectl scale`, `gcloud container clusters resize`, `systemctl restart`): what a run's
+commands say it was, weighed beside what its notes say (`cluster.operation_votes`)."""

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from runbook_synth.catalog import COMMAND_TYPE_WORDS
 from runbook_synth.models import Classification, Observation, OperationType, SourceKind
-from runbook_synth.shell import strip_wrappers
+from runbook_synth.shell import strip_wrappers, words
 
 TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
     OperationType.ROLLBACK: (
@@ -222,6 +224,96 @@ def _leading_type(observation: Observation) -> str:
         if first and first[0] in LEADING_VERBS:
             return LEADING_VERBS[first[0]].value
     return ""
+
+
+TAG_WEIGHT = 3.0
+"""A tag naming the type is what a person chose to say: it outweighs any number of words and commands."""
+COMMAND_WEIGHT = 0.75
+"""What a run's commands say it was (`helm rollback`, `kubectl scale`), against 1.0 for what its note says:
+words that agree across a group's runs win, words that disagree run by run lose to the commands."""
+_BARE_WORD = re.compile(r"^[a-z][a-z0-9:_.-]*$")
+
+
+def operation_votes(observation: Observation) -> OperationVotes:
+    """One run's evidence for each operation type, summed over a group's runs to name the group.
+
+    A tag decides (TAG_WEIGHT). Otherwise the note's words give one vote: all of it to the type a context
+    or title opens with ("deployed ... with a longer timeout"), else shared by every type whose phrase the
+    words contain, whole phrases only. The commands add COMMAND_WEIGHT, shared by the types their verbs name.
+    """
+    for tag in observation.tags:
+        alias = TYPE_ALIASES.get(tag)
+        if alias:
+            return OperationVotes(tagged={alias.value: TAG_WEIGHT})
+    stated: dict[str, float] = {}
+    leading = _leading_type(observation)
+    if leading:
+        stated[leading] = 1.0
+    else:
+        text = _stated_text(observation)
+        named = [op.value for op in _TYPE_ORDER if any(_has(text, keyword) for keyword in TYPE_KEYWORDS[op])]
+        for name in named:
+            stated[name] = stated.get(name, 0.0) + 1.0 / len(named)
+    signalled = command_types(observation)
+    return OperationVotes(stated=stated, commands={name: COMMAND_WEIGHT / len(signalled) for name in signalled})
+
+
+@dataclass(frozen=True)
+class OperationVotes:
+    """One run's evidence for its operation type, by where it comes from."""
+
+    tagged: dict[str, float] = field(default_factory=dict)
+    stated: dict[str, float] = field(default_factory=dict)
+    commands: dict[str, float] = field(default_factory=dict)
+
+
+def group_operation_type(votes: Iterable[OperationVotes]) -> str:
+    """A group's type from its runs' evidence; "" when nothing names one.
+
+    Tags count as given. The notes' words count by how much the runs agree: each type's word votes are
+    weighed by that type's share of all word votes, so words that agree run after run keep their full
+    weight and words that name a different type in every run ("deployed …", "scaled …", "migrated …" over
+    the same `flyway migrate`) lose to what the commands did.
+    """
+    tagged: dict[str, float] = {}
+    stated: dict[str, float] = {}
+    commands: dict[str, float] = {}
+    for vote in votes:
+        for target, source in ((tagged, vote.tagged), (stated, vote.stated), (commands, vote.commands)):
+            for name, weight in source.items():
+                target[name] = target.get(name, 0.0) + weight
+    said = sum(stated.values())
+    total = dict(tagged)
+    for name, weight in stated.items():
+        total[name] = total.get(name, 0.0) + weight * weight / said
+    for name, weight in commands.items():
+        total[name] = total.get(name, 0.0) + weight
+    if not total:
+        return ""
+    return max(sorted(total), key=lambda name: total[name])
+
+
+def command_types(observation: Observation) -> tuple[str, ...]:
+    """Operation types the run's command verbs name (`flyway -configFiles=x migrate` → migration).
+
+    Verbs are the bare words of a command that are not a flag's value (`--function-name deploy-bot` names
+    nothing), split at `-`, `:` and `.` (`heroku container:release`).
+    """
+    found: set[str] = set()
+    for run in observation.commands[:200]:
+        after_flag = False
+        for token in words(strip_wrappers(run.command.split("\n", 1)[0]))[:24]:
+            if token.startswith("-"):
+                after_flag = "=" not in token and token != "--"
+                continue
+            if after_flag or not _BARE_WORD.match(token):
+                after_flag = False
+                continue
+            for part in re.split(r"[-:_.]", token):
+                kind = COMMAND_TYPE_WORDS.get(part)
+                if kind:
+                    found.add(kind)
+    return tuple(sorted(found))
 
 
 def component_scores(observation: Observation) -> dict[str, float]:

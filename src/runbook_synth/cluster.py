@@ -6,6 +6,7 @@ and agglomerative clustering (deterministic); errors are grouped with rapidfuzz.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections import Counter, defaultdict
@@ -13,29 +14,44 @@ from collections.abc import Sequence
 
 from rapidfuzz import fuzz
 
-from runbook_synth.classify import COMPONENT_KEYWORDS, classify, scope_similarity
+from runbook_synth.classify import (
+    COMPONENT_KEYWORDS,
+    TYPE_ALIASES,
+    classify,
+    group_operation_type,
+    operation_votes,
+    scope_similarity,
+)
 from runbook_synth.errors import NotEnoughRunsError, RunbookSynthError
 from runbook_synth.models import Classification, Corpus, Observation, OperationType, Pattern, Selection, SourceKind
 from runbook_synth.shell import strip_wrappers, words
 
 
 def classifications(corpus: Corpus) -> dict[str, Classification]:
-    """Type and scope of every observation: by its own words first, then by what its runs did (groups whose
-    executions run the same commands are one procedure, whatever their notes were called)."""
+    """Type and scope of every observation: executions are grouped by what their commands did, then each
+    group is named by the evidence of all its runs; notes without commands keep what their words say.
+
+    Free-text scopes that are near-identical are merged first, so their words group before the commands do.
+    """
     found = {observation.path: classify(observation) for observation in corpus.observations}
     merged = merge_free_text_scopes(
         [c.scope for c in found.values() if c.scope not in COMPONENT_KEYWORDS and c.scope != "general"]
     )
     named = {path: Classification(c.operation_type, merged.get(c.scope, c.scope)) for path, c in found.items()}
-    return regroup_by_commands(corpus, named)
+    return group_by_content(corpus, named)
 
 
-CONTENT_MERGE = 0.6
-"""Two groups whose executions share this much of their command vocabulary (Jaccard) are one procedure."""
-CROSS_TYPE_MERGE = 0.85
-"""Groups their notes call different types merge only when they did nearly the same commands; the type most
-of their runs were called wins ("deployed … with a longer timeout" does not make a deployment an incident)."""
-
+CONTENT_DISTANCE = 0.7
+"""Runs whose command verbs (TF-IDF, cosine, average linkage) are closer than this are one candidate
+procedure. Loose on purpose: runs with optional steps and stray commands still group; the split below keeps
+procedures apart that the notes name differently and the commands tell apart."""
+SAME_PROCEDURE = 0.7
+"""Inside a candidate, runs the notes call different types stay one procedure when their commands are this
+alike (centroid cosine): the words disagree, the commands do not ("deployed …", "scaled …", "migrated …"
+over the same `fly scale count`). Below it the words are believed (a rollback that shares a deployment's
+`aws lambda` commands but not its build)."""
+MAX_LINKED = 2000
+"""Distinct command-verb sets clustered pairwise; rarer sets join the nearest group (near-linear at scale)."""
 
 _VERB = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -57,78 +73,186 @@ def command_vocabulary(observation: Observation) -> frozenset[str]:
     return frozenset(verbs)
 
 
-def regroup_by_commands(corpus: Corpus, found: dict[str, Classification]) -> dict[str, Classification]:
-    """Merge (type, scope) groups of executions that did the same thing.
+Vector = dict[str, float]
 
-    Groups are compared by the command vocabulary most of their runs share; the larger group's type wins
-    unless it is `other`, and the label becomes the words the labels share (or the larger group's).
-    Deterministic: groups are visited largest first, ties by name.
+
+def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[str, Classification]:
+    """Group executions by their commands, split where the notes name types the commands also tell apart,
+    and name each group by all its runs' evidence (`operation_votes`, the scopes its runs were given).
+
+    Failures, journals and runs without commands follow their word label to the group most of that label's
+    executions joined. Deterministic: runs are visited in path order, groups largest first.
     """
-    members: dict[tuple[str, str], list[Observation]] = defaultdict(list)
+    executions = sorted((o for o in corpus.observations if o.is_execution), key=lambda o: o.path)
+    vocabularies = {o.path: command_vocabulary(o) for o in executions}
+    runs = [o for o in executions if vocabularies[o.path]]
+    if len(runs) < 2:
+        return found
+    vectors = _tfidf([vocabularies[o.path] for o in runs])
+    by_path = dict(zip((o.path for o in runs), vectors, strict=True))
+    groups: list[list[Observation]] = []
+    for candidate in content_clusters(runs, vectors):
+        groups.extend(_split_by_stated_type(candidate, found, by_path))
+    result = dict(found)
+    moved: dict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
+    for group in groups:
+        label = _group_label(group, found)
+        for observation in group:
+            old = found[observation.path]
+            moved[(old.operation_type, old.scope)][label] += 1
+            result[observation.path] = Classification(*label)
     for observation in corpus.observations:
-        if observation.is_execution:
-            classification = found[observation.path]
-            members[(classification.operation_type, classification.scope)].append(observation)
-    if len(members) < 2:
-        return found
-    vocabularies = {key: _core_vocabulary(runs) for key, runs in members.items()}
-    order = sorted(members, key=lambda key: (-len(members[key]), key))
-    target: dict[tuple[str, str], tuple[str, str]] = {}
-    for index, key in enumerate(order):
-        if key in target or not vocabularies[key]:
+        if observation.path in by_path:
             continue
-        for other in order[index + 1 :]:
-            if other in target or not vocabularies[other]:
+        old = found[observation.path]
+        targets = moved.get((old.operation_type, old.scope))
+        if targets:
+            label = max(sorted(targets), key=lambda key: targets[key])
+            result[observation.path] = Classification(*label)
+    return result
+
+
+def _tfidf(sets: Sequence[frozenset[str]]) -> list[Vector]:
+    """Binary TF-IDF vectors, L2-normalised: a verb every run has (`curl`) says little, a rare one much."""
+    document_frequency: Counter[str] = Counter(word for verbs in sets for word in verbs)
+    total = len(sets)
+    weight = {word: math.log((1 + total) / (1 + count)) + 1.0 for word, count in document_frequency.items()}
+    cache: dict[frozenset[str], Vector] = {}
+    vectors: list[Vector] = []
+    for verbs in sets:
+        vector = cache.get(verbs)
+        if vector is None:
+            norm = math.sqrt(sum(weight[word] ** 2 for word in verbs))
+            vector = cache[verbs] = {word: weight[word] / norm for word in sorted(verbs)}
+        vectors.append(vector)
+    return vectors
+
+
+def _cosine(first: Vector, second: Vector) -> float:
+    if len(first) > len(second):
+        first, second = second, first
+    dot = sum(value * second.get(word, 0.0) for word, value in first.items())
+    norms = math.sqrt(sum(v * v for v in first.values()) * sum(v * v for v in second.values()))
+    return dot / norms if norms else 0.0
+
+
+def _centroid(vectors: Sequence[Vector]) -> Vector:
+    total: Vector = {}
+    for vector in vectors:
+        for word, value in vector.items():
+            total[word] = total.get(word, 0.0) + value
+    return total
+
+
+def content_clusters(runs: Sequence[Observation], vectors: Sequence[Vector]) -> list[list[Observation]]:
+    """Average-linkage clusters of the runs' command verbs (cosine distance below CONTENT_DISTANCE).
+
+    Identical verb sets are clustered once; past MAX_LINKED distinct sets the rarest join the nearest
+    cluster's centroid (or start their own), so a corpus of many thousand runs stays near-linear.
+    """
+    distinct: dict[tuple[str, ...], list[int]] = {}
+    for index, vector in enumerate(vectors):
+        distinct.setdefault(tuple(vector), []).append(index)
+    keys = sorted(distinct, key=lambda key: (-len(distinct[key]), key))
+    linked, rest = keys[:MAX_LINKED], keys[MAX_LINKED:]
+    assignment = _linkage_clusters([vectors[distinct[key][0]] for key in linked])
+    members: dict[int, list[int]] = defaultdict(list)
+    for key, cluster in zip(linked, assignment, strict=True):
+        members[cluster].extend(distinct[key])
+    centroids = {cluster: _centroid([vectors[i] for i in indices]) for cluster, indices in members.items()}
+    for key in rest:
+        vector = vectors[distinct[key][0]]
+        best = max(sorted(centroids), key=lambda cluster: _cosine(vector, centroids[cluster]))
+        if _cosine(vector, centroids[best]) < 1.0 - CONTENT_DISTANCE:
+            best = max(members) + 1
+            centroids[best] = dict(vector)
+        members[best].extend(distinct[key])
+    clusters = [sorted((runs[i] for i in indices), key=lambda o: o.path) for indices in members.values()]
+    return sorted(clusters, key=lambda group: (-len(group), group[0].path))
+
+
+def _linkage_clusters(vectors: Sequence[Vector]) -> list[int]:
+    if len(vectors) < 2:
+        return [0] * len(vectors)
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.sparse import csr_matrix
+
+    columns = {word: index for index, word in enumerate(sorted({w for vector in vectors for w in vector}))}
+    rows, cols, data = [], [], []
+    for row, vector in enumerate(vectors):
+        for word, value in vector.items():
+            rows.append(row)
+            cols.append(columns[word])
+            data.append(value)
+    matrix = csr_matrix((data, (rows, cols)), shape=(len(vectors), len(columns)))
+    similarity = (matrix @ matrix.T).toarray()
+    distance = np.clip(1.0 - similarity, 0.0, 2.0)
+    upper = distance[np.triu_indices(len(vectors), k=1)]
+    tree = linkage(upper, method="average")
+    return [int(label) for label in fcluster(tree, t=CONTENT_DISTANCE, criterion="distance")]
+
+
+def _split_by_stated_type(
+    candidate: list[Observation], found: dict[str, Classification], vectors: dict[str, Vector]
+) -> list[list[Observation]]:
+    """Split a candidate where its notes name different types and the commands agree they differ.
+
+    Runs are grouped by their stated type (a tag's, else their words'); a smaller group joins a larger one
+    unless both were tagged with their types, or their commands' centroids are less alike than
+    SAME_PROCEDURE. Runs whose notes name no type join the group their commands are closest to.
+    """
+    stated: dict[str, list[Observation]] = defaultdict(list)
+    unnamed: list[Observation] = []
+    for observation in candidate:
+        kind = found[observation.path].operation_type
+        (unnamed if kind == OperationType.OTHER.value else stated[kind]).append(observation)
+    if len(stated) < 2:
+        return [candidate]
+    kept: list[tuple[list[Observation], bool]] = []
+    for kind in sorted(stated, key=lambda name: (-len(stated[name]), name)):
+        group = stated[kind]
+        tagged = _tagged(group)
+        centroid = _centroid([vectors[o.path] for o in group])
+        for other, other_tagged in kept:
+            if tagged and other_tagged:
                 continue
-            similarity = _jaccard(vocabularies[key], vocabularies[other])
-            across = key[0] != other[0] and OperationType.OTHER.value not in (key[0], other[0])
-            if similarity >= (CROSS_TYPE_MERGE if across else CONTENT_MERGE):
-                target[other] = key
-    if not target:
-        return found
-    labels: dict[tuple[str, str], tuple[str, str]] = {}
-    for key in order:
-        if key in target:
-            continue
-        group = [key, *(other for other, into in target.items() if into == key)]
-        votes: Counter[str] = Counter()
-        for member in group:
-            if member[0] != OperationType.OTHER.value:
-                votes[member[0]] += len(members[member])
-        kind = max(sorted(votes), key=lambda name: votes[name]) if votes else key[0]
-        labels[key] = (kind, _shared_label([k[1] for k in group], key[1]))
-    remapped: dict[str, Classification] = {}
-    by_old = {old: labels[target.get(old, old)] for old in members}
-    for path, classification in found.items():
-        new = by_old.get((classification.operation_type, classification.scope))
-        remapped[path] = Classification(*new) if new else classification
-    return remapped
+            if _cosine(centroid, _centroid([vectors[o.path] for o in other])) >= SAME_PROCEDURE:
+                other.extend(group)
+                break
+        else:
+            kept.append((list(group), tagged))
+    for observation in unnamed:
+        vector = vectors[observation.path]
+        nearest = max(kept, key=lambda item: _cosine(vector, _centroid([vectors[o.path] for o in item[0]])))
+        nearest[0].append(observation)
+    return [sorted(group, key=lambda o: o.path) for group, _ in kept]
 
 
-def _core_vocabulary(runs: Sequence[Observation]) -> frozenset[str]:
-    """Skeletons seen in at least half of a group's runs (all of them for a single run)."""
-    counts: Counter[str] = Counter()
-    for run in runs:
-        counts.update(command_vocabulary(run))
-    needed = max(1, (len(runs) + 1) // 2)
-    return frozenset(word for word, count in counts.items() if count >= needed)
+def _tagged(group: Sequence[Observation]) -> bool:
+    """Most of the group's runs carry a tag naming their type."""
+    return sum(any(tag in TYPE_ALIASES for tag in o.tags) for o in group) * 2 > len(group)
 
 
-def _jaccard(first: frozenset[str], second: frozenset[str]) -> float:
-    return len(first & second) / len(first | second) if first or second else 0.0
-
-
-def _shared_label(labels: Sequence[str], fallback: str) -> str:
-    """The largest group's component; else the words most free-text labels share, in the first label's order;
-    else the largest group's label."""
-    if fallback in COMPONENT_KEYWORDS:
-        return fallback
-    free = [label for label in labels if label not in COMPONENT_KEYWORDS and label != "general"]
-    if not free:
-        return fallback
-    counts = Counter(word for label in free for word in set(label.split()))
-    shared = [word for word in free[0].split() if counts[word] * 2 > len(free)]
-    return " ".join(shared) or fallback
+def _group_label(group: Sequence[Observation], found: dict[str, Classification]) -> tuple[str, str]:
+    """The group's type by the summed evidence of its runs, and its scope: when most runs have free-text
+    labels that differ, the words most of those share ("billing api" from "billing api staging" and "this
+    is billing api"); else the label most runs were given (a component before free text on a tie)."""
+    kind = group_operation_type(operation_votes(observation) for observation in group)
+    if not kind:
+        kinds = Counter(found[o.path].operation_type for o in group)
+        kind = max(sorted(kinds), key=lambda name: kinds[name])
+    scopes = Counter(found[o.path].scope for o in group)
+    free = [found[o.path].scope for o in group if found[o.path].scope not in COMPONENT_KEYWORDS]
+    free = [label for label in free if label != "general"]
+    if len(free) * 2 > len(group) and len(set(free)) > 1:
+        counts = Counter(word for label in free for word in set(label.split()))
+        first = max(sorted(set(free)), key=lambda label: (scopes[label], -len(label)))
+        shared = " ".join(word for word in first.split() if counts[word] * 2 > len(free))
+        if shared:
+            return kind, shared
+    named = [scope for scope in sorted(scopes) if scope != "general"] or sorted(scopes)
+    return kind, max(named, key=lambda scope: (scopes[scope], scope in COMPONENT_KEYWORDS, -len(scope)))
 
 
 def merge_free_text_scopes(labels: Sequence[str], distance: float = 0.55) -> dict[str, str]:
@@ -164,9 +288,8 @@ def select(
     members, so `list` and `generate` agree; other text is matched by similarity (`"queue backlog"`).
     `found` is `classifications(corpus)`, computed once per corpus by the caller.
     """
-    wanted = " ".join(scope.lower().split())
-    labels = {classification.scope for classification in found.values()}
-    exact = wanted in labels
+    chosen = scope_members(scope, corpus, found, threshold)
+    adopt = _adopt_untyped(corpus, found, chosen, operation_type)
     executions: list[Observation] = []
     failures: list[Observation] = []
     journals: list[Observation] = []
@@ -175,12 +298,11 @@ def select(
     others: Counter[str] = Counter()
     for observation in corpus.observations:
         classification = found[observation.path]
-        if exact:
-            if classification.scope != wanted:
-                continue
-        elif scope_similarity(scope, observation, classification) < threshold:
+        if observation.path not in chosen:
             continue
-        same_type = classification.operation_type == operation_type
+        same_type = classification.operation_type == operation_type or (
+            adopt and classification.operation_type == OperationType.OTHER.value
+        )
         if observation.kind == SourceKind.JOURNAL:
             if same_type:
                 journals.append(observation)
@@ -210,6 +332,61 @@ def select(
         tuple(sorted(others.items())),
         tuple(related),
     )
+
+
+def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], threshold: float) -> set[str]:
+    """Paths of the observations a scope from the command line selects.
+
+    A label `runbook list` prints selects its whole pattern, so `list`'s counts are what `generate` mines.
+    Other text selects whole groups most of whose members match it by label, context or title
+    (`"queue backlog"`); failing that, the members that match it; failing that, the groups most of whose
+    runs' commands name it (`"ingest worker"` for `systemctl restart ingest-worker`, `"web app"` for
+    `az webapp`).
+    """
+    wanted = " ".join(scope.lower().split())
+    members: dict[str, list[Observation]] = defaultdict(list)
+    for observation in corpus.observations:
+        members[found[observation.path].scope].append(observation)
+    if not wanted:
+        return {o.path for o in corpus.observations}
+    if wanted in members:
+        return {o.path for o in members[wanted]}
+    matching = {o.path for o in corpus.observations if scope_similarity(scope, o, found[o.path]) >= threshold}
+    worded = {
+        o.path for group in members.values() if sum(o.path in matching for o in group) * 2 >= len(group) for o in group
+    }
+    if worded or matching:
+        return worded or matching
+    return {o.path for group in members.values() if _commands_name(wanted, group) for o in group}
+
+
+def _commands_name(wanted: str, group: Sequence[Observation]) -> bool:
+    """Most of the group's runs have every word of the scope in their commands (`web app` may be `webapp`)."""
+    tokens = [token for token in re.findall(r"[a-z0-9]+", wanted) if token not in _SCOPE_STOP]
+    runs = [o for o in group if o.is_execution and o.commands]
+    if not tokens or not runs:
+        return False
+    joined = "".join(tokens)
+    hits = 0
+    for run in runs:
+        text = " ".join(command.command.split("\n", 1)[0] for command in run.commands[:200]).lower()
+        vocabulary = set(re.findall(r"[a-z0-9]+", text))
+        compounds = {re.sub(r"[^a-z0-9]", "", word) for word in re.findall(r"[a-z0-9][a-z0-9_.-]*", text)}
+        if joined in compounds or all(token in vocabulary for token in tokens):
+            hits += 1
+    return hits * 2 >= len(runs)
+
+
+_SCOPE_STOP = frozenset({"the", "a", "an", "of", "to", "for", "on", "in", "and", "with"})
+
+
+def _adopt_untyped(corpus: Corpus, found: dict[str, Classification], chosen: set[str], operation_type: str) -> bool:
+    """Whether runs whose notes and commands name no type are taken as the type asked for: only when the
+    chosen groups hold no run of that type at all (the user's word is the only evidence there is)."""
+    if operation_type == OperationType.OTHER.value:
+        return False
+    kinds = {found[o.path].operation_type for o in corpus.observations if o.is_execution and o.path in chosen}
+    return operation_type not in kinds and OperationType.OTHER.value in kinds
 
 
 def patterns(corpus: Corpus, found: dict[str, Classification], min_runs: int) -> tuple[Pattern, ...]:

@@ -1,0 +1,145 @@
+"""Runs are grouped by what their commands did and named by the evidence of all of them (issue 10).
+
+The notes here are written the way people write them: loose markdown, a title, a sentence, a pasted block,
+no tags, and words that name the reason for the work as often as the work.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from runbook_synth.align import roaming_keys
+from runbook_synth.cli import app
+
+
+def note(root: Path, day: str, slug: str, title: str, sentence: str, commands: list[str]) -> None:
+    folder = root / ".claude" / "observations"
+    folder.mkdir(parents=True, exist_ok=True)
+    block = "\n".join(commands)
+    text = f"# {title}\n\n{sentence}\n\n```bash\n{block}\n```\n\nall good after that.\n"
+    (folder / f"{day}-{slug}.md").write_text(text, encoding="utf-8")
+
+
+def patterns(root: Path) -> dict[tuple[str, str], int]:
+    result = CliRunner().invoke(app, ["list", "--root", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return {(p["operation_type"], p["scope"]): p["executions"] for p in json.loads(result.stdout)["patterns"]}
+
+
+SCALE_API = [
+    "docker service ls --filter name=shop_api",
+    "docker service scale shop_api={n}",
+    "docker service ps shop_api --filter desired-state=running",
+    "curl -fsS https://shop.internal/healthz",
+]
+TITLES = [
+    ("deployed {n} api replicas for the launch", "Did it from the swarm manager."),
+    ("incident: shop api to {n} replicas", "latency was climbing, so."),
+    ("migrated shop api traffic onto {n} replicas", "quick one."),
+]
+
+
+def test_runs_worded_as_three_types_over_the_same_commands_are_one_scaling_pattern(tmp_path: Path) -> None:
+    for index in range(6):
+        title, sentence = TITLES[index % 3]
+        n = str(4 + index)
+        commands = [command.replace("{n}", n) for command in SCALE_API]
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"shop-api-{index}", title.format(n=n), sentence, commands)
+    found = patterns(tmp_path)
+    assert list(found.values()) == [6], found
+    [(kind, scope)] = found
+    assert kind == "scaling" and "shop api" in scope, found
+
+
+def test_words_that_agree_keep_a_rollback_apart_from_the_deployment_it_shares_commands_with(tmp_path: Path) -> None:
+    for index in range(3):
+        version = f"2.{index}.0"
+        note(
+            tmp_path,
+            f"2026-03-0{index + 1}",
+            f"web-release-{index}",
+            f"Deployed web {version}",
+            "from my laptop",
+            [
+                f"docker build -t registry.acme.test/web:{version} .",
+                f"docker push registry.acme.test/web:{version}",
+                f"kubectl -n web set image deployment/web web=registry.acme.test/web:{version}",
+                "kubectl -n web rollout status deployment/web",
+            ],
+        )
+        note(
+            tmp_path,
+            f"2026-04-0{index + 1}",
+            f"web-back-{index}",
+            f"Rolled back web to {version}",
+            "the new build threw 500s",
+            [
+                f"kubectl -n web set image deployment/web web=registry.acme.test/web:{version}",
+                "kubectl -n web rollout status deployment/web",
+            ],
+        )
+    found = patterns(tmp_path)
+    assert found.get(("deployment", "kubernetes")) == 3, found
+    assert found.get(("rollback", "kubernetes")) == 3, found
+
+
+def test_a_free_text_scope_finds_the_runs_whose_commands_name_it(tmp_path: Path) -> None:
+    sentences = ["paged again at 3am", "woke up to the alert", "same as last week"]
+    for index in range(3):
+        note(
+            tmp_path,
+            f"2026-05-0{index + 1}",
+            f"paged-{index}",
+            f"Paged: restarted it ({index + 1})",
+            sentences[index],
+            [
+                "systemctl status search-indexer --no-pager",
+                "journalctl -u search-indexer -n 200 --no-pager",
+                "sudo systemctl restart search-indexer",
+                "systemctl is-active search-indexer",
+            ],
+        )
+    result = CliRunner().invoke(
+        app,
+        ["generate", "incident-response", "search indexer", "--root", str(tmp_path), "--stdout", "--format", "json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    runbook = json.loads(result.stdout)
+    assert len(runbook["steps"]) >= 3
+    assert any("systemctl restart search-indexer" in " ".join(step["commands"]) for step in runbook["steps"])
+
+
+def test_runs_no_words_type_are_taken_as_the_type_asked_for(tmp_path: Path) -> None:
+    for index in range(3):
+        note(
+            tmp_path,
+            f"2026-06-0{index + 1}",
+            f"edge-cache-{index}",
+            "edge proxies cache warm",
+            "ran the usual",
+            [
+                "varnishadm -T edge-01:6082 'ban req.url ~ ^/catalog'",
+                "curl -s -o /dev/null -w '%{http_code}' https://edge-01.acme.test/catalog",
+                "varnishstat -1 -f MAIN.cache_hit",
+            ],
+        )
+    assert patterns(tmp_path).get(("other", "edge proxies cache warm")) == 3
+    result = CliRunner().invoke(
+        app, ["generate", "deployment", "edge proxies cache warm", "--root", str(tmp_path), "--stdout"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "varnishadm" in result.stdout
+
+
+def test_a_run_that_stopped_at_a_failure_does_not_make_its_last_step_wander() -> None:
+    complete = [[0, 1, 2, 9, 3, 4, 5, 6]] * 5
+    without = [[0, 1, 2, 3, 4, 5, 6]] * 4
+    stopped = [[0, 1, 2, 9]]
+    sequences = complete + without + stopped
+    flags = [False] * 9 + [True]
+    assert 9 not in roaming_keys(sequences, stopped=flags)
+    wandering = [[0, 9, 1, 2, 3, 4, 5, 6], [0, 1, 2, 3, 4, 5, 9, 6], [9, 0, 1, 2, 3, 4, 5, 6]]
+    assert 9 in roaming_keys(wandering + without, stopped=[False] * 7)
