@@ -2,8 +2,9 @@
 
 It remembers what is expensive or impossible to get again: the fingerprints of the sources (so unchanged
 patterns are skipped), parse results keyed by content digest, what each runbook was mined from, what the last
-`regenerate` saw and left (so an unchanged library is recognised without parsing), and the redacted records fetched from CloudWatch and GitHub with their cursors and ETags. Nothing secret is stored:
-callers redact before they write. A store we cannot read (corrupt, not SQLite, written by a newer version)
+`regenerate` saw and left (so an unchanged library is recognised without parsing), and the redacted records
+fetched from CloudWatch and GitHub with their cursors and ETags. Nothing secret is stored: callers redact
+before they write. A store we cannot read (corrupt, not SQLite, written by a newer version)
 is a one-line StateError whose way out is ``--rebuild-state``, which moves the bad file aside.
 """
 
@@ -448,6 +449,10 @@ class StateStore:
         """The cached parse payload (JSON) of a file, only if it was parsed from content with this digest."""
         rows = self._rows("SELECT payload FROM parsed WHERE path = ? AND digest = ?", (path, digest))
         return str(rows[0][0]) if rows else None
+
+    def parsed_digests(self) -> dict[str, str]:
+        """path -> the content digest its cached parse is for, in one query (payloads are not read)."""
+        return {str(p): str(d) for p, d in self._rows("SELECT path, digest FROM parsed")}
 
     def set_parsed(self, path: str, digest: str, payload: str) -> None:
         """Cache a file's parse result against its content digest."""

@@ -271,3 +271,80 @@ def test_the_record_keeps_no_source_path_in_clear(root: Path, settings: Settings
     regenerate(root, settings, today=DAY)
     assert "ghp_" not in str(_record(root))
     assert len(_record(root)["files"]) == len(list((root / ".claude").rglob("*.md")))
+
+
+# --- the cold parse on every core -----------------------------------------------------------------------------------
+
+
+def _corpus_of(root: Path, settings: Settings) -> Any:
+    from runbook_synth.ingest.local import load_corpus
+
+    return load_corpus(root, settings)
+
+
+def test_the_process_pool_gives_what_one_process_gives(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runbook_synth.ingest import local
+
+    (root / ".claude/observations/broken.md").write_bytes(b"\xff\xfe not text")
+    (root / ".claude/observations/loose.md").write_text(
+        "---\nmode: execution\ntitle: deploy: lambda\n---\n\n# loose\n\n    $ ls\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="runbook_synth"):
+        serial = _corpus_of(root, settings)
+        said_serially = [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        calls: list[int] = []
+        monkeypatch.setattr(local, "_workers", lambda files: calls.append(files) or 2)
+        pooled = _corpus_of(root, settings)
+        said_by_pool = [r.getMessage() for r in caplog.records]
+    assert calls and calls[0] > 2
+    assert pooled == serial
+    assert said_by_pool == said_serially
+    assert any("loose.md" in m and "line by line" in m for m in said_by_pool)  # said by the parser, in a worker
+
+
+def test_pooled_parses_fill_the_cache_that_the_next_run_reads(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_synth.ingest import local
+
+    StateStore.open(root).close()
+    monkeypatch.setattr(local, "_workers", lambda files: 2)
+    first = _corpus_of(root, settings)
+    with StateStore.open(root, readonly=True) as store:
+        assert len(store.parsed_digests()) == len(first.observations)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("parsed a file the cache holds")
+
+    monkeypatch.setattr(local, "_parse_file", refuse)  # a second run must not parse anything
+    monkeypatch.setattr(local, "_workers", lambda files: 1 if files == 0 else 1 // 0)
+    assert _corpus_of(root, settings) == first
+
+
+def test_a_changed_parser_never_reads_the_parse_cache(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_synth.ingest import local
+
+    StateStore.open(root).close()
+    _corpus_of(root, settings)
+    parsed: list[str] = []
+    real = local._parse_file
+
+    def counting(source: Any, **kwargs: Any) -> Any:
+        parsed.append(source.relative)
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(local, "_parse_file", counting)
+    _corpus_of(root, settings)
+    assert parsed == []
+    local._parser_digest.cache_clear()
+    monkeypatch.setattr(local, "_PARSER_MODULES", ("codec.py",))  # another parser
+    try:
+        _corpus_of(root, settings)
+    finally:
+        local._parser_digest.cache_clear()
+    assert parsed

@@ -10,7 +10,8 @@ import contextlib
 import functools
 import hashlib
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,14 +50,13 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     observations: list[Observation] = []
     findings: list[RedactionFinding] = []
     with _ParseCache.open(root, settings, strict) as cache:
-        for source in sources:
-            try:
-                observation, found = _load_one(source, settings, rules, strict, cache)
-            except SourceError as error:
+        for source, loaded in _load_all(sources, settings, rules, strict, cache):
+            if isinstance(loaded, SourceError):
                 if strict:
-                    raise
-                skipped.append(SkippedSource(source.relative, error.problem))
+                    raise loaded
+                skipped.append(SkippedSource(source.relative, loaded.problem))
                 continue
+            observation, found = loaded
             observations.append(observation)
             findings.extend(found)
     if strict and skipped:
@@ -82,7 +82,7 @@ class _ParseCache:
     def open(cls, root: Path, settings: Settings, strict: bool) -> Iterator[_ParseCache]:
         key = (
             "|".join((CODEC_VERSION, repr(settings.redact_patterns), repr(settings.redact_allowlist), str(strict)))
-            + f"|{settings.max_commands_per_source}"
+            + f"|{settings.max_commands_per_source}|{_parser_digest()}"
         )
         if not store_exists(root):
             yield cls(None, key)
@@ -101,7 +101,11 @@ class _ParseCache:
             store.close()
 
     def digest(self, path: str, text: str) -> str:
-        return hashlib.blake2b(f"{self.key}\0{path}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+        return _cache_digest(self.key, path, text)
+
+    def known(self) -> dict[str, str]:
+        """The digest each cached path was parsed from, read in one query."""
+        return self.store.parsed_digests() if self.store is not None else {}
 
     def get(self, path: str, digest: str) -> str | None:
         return self.store.parsed(path, digest) if self.store is not None else None
@@ -119,6 +123,10 @@ class _ParseCache:
                     self.store.set_parsed(path, digest, payload)
         except RunbookSynthError as error:
             log.warning("parse cache not updated: %s", error)
+
+
+def _cache_digest(key: str, path: str, text: str) -> str:
+    return hashlib.blake2b(f"{key}\0{path}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @functools.cache
@@ -172,23 +180,136 @@ def _warnings_of_parsing() -> Iterator[list[str]]:
         target.propagate = propagate
 
 
-def _load_one(
-    source: SourceFile, settings: Settings, rules: RedactionRules, strict: bool, cache: _ParseCache
-) -> tuple[Observation, tuple[RedactionFinding, ...]]:
-    text = read_text(source, settings.max_file_bytes)
-    digest = cache.digest(source.relative, text)
-    hit = cache.get(source.relative, digest)
-    if hit is not None:
-        observation, found, warnings = observation_from_json(hit)
+POOL_MIN = 200
+"""With this many files to parse (cache misses) or more, they are parsed by a process pool on every core."""
+_Loaded = tuple[Observation, tuple[RedactionFinding, ...]] | SourceError
+
+
+def _load_all(
+    sources: list[SourceFile], settings: Settings, rules: RedactionRules, strict: bool, cache: _ParseCache
+) -> Iterator[tuple[SourceFile, _Loaded]]:
+    """Each source with its observation (or the SourceError that skips it), in the order of `sources`.
+
+    Files the cache answers are loaded in this process; the rest are parsed here one by one, or, when there
+    are many and more than one core, by a process pool whose results come back in the same order, with
+    the same warnings, as a serial run gives them. No text is kept between the two passes (memory stays
+    what the observations need): a file to parse is read again by whoever parses it."""
+    known = cache.known()
+    plan: list[str | SourceError | None] = []  # the cached digest, why it is skipped, or None: to be parsed
+    misses: list[SourceFile] = []
+    for source in sources:
+        try:
+            text = read_text(source, settings.max_file_bytes)
+        except SourceError as error:
+            plan.append(error)
+            continue
+        digest = cache.digest(source.relative, text)
+        if known.get(source.relative) == digest:
+            plan.append(digest)
+        else:
+            plan.append(None)
+            misses.append(source)
+    workers = _workers(len(misses))
+    task = functools.partial(_parse_file, settings=settings, rules=rules, strict=strict, key=cache.key)
+    parsed = map(task, misses) if workers < 2 else _parse_in_pool(task, misses, workers)
+    for source, item in zip(sources, plan, strict=True):
+        if isinstance(item, SourceError):
+            yield source, item
+            continue
+        hit = cache.get(source.relative, item) if item is not None else None
+        if hit is not None:
+            yield source, _from_cache(hit)
+            continue
+        digest, loaded, warnings = next(parsed) if item is None else task(source)
         for warning in warnings:
             log.warning("%s", warning)
-        return observation, found
-    with _warnings_of_parsing() as warnings:
-        observation, found = _parse_one(source, text, settings, rules, strict)
+        if not isinstance(loaded, SourceError):
+            cache.put(source.relative, digest, observation_to_json(loaded[0], loaded[1], warnings))
+        yield source, loaded
+
+
+def _from_cache(hit: str) -> _Loaded:
+    observation, found, warnings = observation_from_json(hit)
     for warning in warnings:
         log.warning("%s", warning)
-    cache.put(source.relative, digest, observation_to_json(observation, found, warnings))
     return observation, found
+
+
+def _workers(files: int) -> int:
+    if files < POOL_MIN:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, files // (POOL_MIN // 2)))
+
+
+def _parse_file(
+    source: SourceFile, settings: Settings, rules: RedactionRules, strict: bool, key: str
+) -> tuple[str, _Loaded, list[str]]:
+    """One file read and parsed (or its SourceError), with its cache digest and the warnings parsing it
+    logged, which the caller says."""
+    with _warnings_of_parsing() as warnings:
+        try:
+            text = read_text(source, settings.max_file_bytes)
+            digest = _cache_digest(key, source.relative, text)
+            loaded: _Loaded = _parse_one(source, text, settings, rules, strict)
+        except SourceError as error:
+            digest, loaded = "", error
+    return digest, loaded, warnings
+
+
+_Task = Callable[[SourceFile], tuple[str, _Loaded, list[str]]]
+
+
+def _parse_in_pool(task: _Task, sources: list[SourceFile], workers: int) -> Iterator[tuple[str, _Loaded, list[str]]]:
+    """`task` over the files in `workers` processes (spawned: the parent may hold threads and a database
+    connection), in order. What else the workers log is said once here, in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(64, len(sources) // (workers * 8)))
+    said: set[tuple[str, int, str]] = set()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker) as pool:
+        for digest, loaded, warnings, other in pool.map(
+            _in_worker, [(task, source) for source in sources], chunksize=chunk
+        ):
+            for item in other:
+                if item not in said:
+                    said.add(item)
+                    logging.getLogger(item[0]).log(item[1], "%s", item[2])
+            yield digest, (SourceError(*loaded) if isinstance(loaded, list) else loaded), warnings
+
+
+_worker_logs: list[tuple[str, int, str]] = []
+
+
+def _start_worker() -> None:
+    """In a pool worker: keep what runbook_synth logs, to be said by the parent (which owns stderr)."""
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            _worker_logs.append((record.name, record.levelno, record.getMessage()))
+
+    top = logging.getLogger("runbook_synth")
+    top.handlers[:] = [Collect(logging.WARNING)]
+    top.setLevel(logging.WARNING)
+    top.propagate = False
+
+
+def _in_worker(
+    job: tuple[_Task, SourceFile],
+) -> tuple[str, tuple[Observation, tuple[RedactionFinding, ...]] | list[str], list[str], list[tuple[str, int, str]]]:
+    """One file in a worker; a SourceError travels as [source, problem] (it does not pickle)."""
+    task, source = job
+    digest, loaded, warnings = task(source)
+    other = list(_worker_logs)
+    _worker_logs.clear()
+    if isinstance(loaded, SourceError):
+        return digest, [loaded.source, loaded.problem], warnings, other
+    return digest, loaded, warnings, other
 
 
 def _parse_one(
