@@ -26,10 +26,12 @@ _MERGE_DISTANCE = 4
 class KeyIndex:
     """Gives similar command keys one id: exact masked keys first, then fuzzy within the same program."""
 
-    def __init__(self, threshold: float = 90.0) -> None:
+    def __init__(self, threshold: float = 90.0, aliases: dict[str, str] | None = None) -> None:
         self.threshold = threshold
         self.keys: list[str] = []
         self._exact: dict[str, int] = {}
+        self._aliases = aliases or {}
+        """Command text → the key it is aligned by, when that is not its own (`launcher_aliases`)."""
 
     @classmethod
     def of(cls, alignment: Alignment) -> KeyIndex:
@@ -40,7 +42,7 @@ class KeyIndex:
         return index
 
     def id_of(self, command: str) -> int:
-        key = command_key(command)
+        key = self._aliases.get(command) or command_key(command)
         if key in self._exact:
             return self._exact[key]
         head = skeleton(key)
@@ -260,10 +262,50 @@ def _rare_orientation(runs: Sequence[PreparedRun], sequences: Sequence[Sequence[
 def align_selection(selection: Selection) -> Alignment:
     """The selection's executions in source order, cleaned and aligned: what every later stage reads."""
     executions = tuple(sorted(selection.executions, key=lambda obs: obs.sort_key))
-    keys = KeyIndex()
+    keys = KeyIndex(aliases=launcher_aliases([observation.commands for observation in executions]))
     runs = [prepare_run(index, observation.commands, keys) for index, observation in enumerate(executions)]
     aligned = align_sequences([run for run in runs if run.commands], keys)
     return Alignment(aligned.columns, aligned.run_count, tuple(keys.keys), tuple(runs), executions)
+
+
+_AFTER_DOUBLE_DASH = re.compile(r"\s--\s+(?=[A-Za-z./~])")
+_LAST_QUOTED = re.compile(r"^\S+(?:\s+\S+)*?\s+'([^'\n]+)'\s*$")
+
+
+def launched(command: str) -> str:
+    """The command a launcher runs, or "": what follows a standalone `--` (`op run --env-file=x -- cmd`,
+    `aws-vault exec prod -- cmd`), or the one quoted argument that ends the line (`sops exec-env f 'cmd'`)."""
+    text = command.strip()
+    if "\n" in text:
+        return ""
+    match = _AFTER_DOUBLE_DASH.search(text)
+    if match:
+        return text[match.end() :]
+    quoted = _LAST_QUOTED.match(text)
+    return quoted.group(1).strip() if quoted else ""
+
+
+def launcher_aliases(runs: Sequence[Sequence[CommandRun]]) -> dict[str, str]:
+    """Commands run through a launcher that injects secrets or an environment, mapped to the bare command
+    written elsewhere in the same runs, so one step is not split in two by how it was started. The command
+    is shown as most runs wrote it; only its key follows the bare command.
+
+    No list of launchers: the runs are the evidence. `X … -- terraform apply` aliases `terraform apply`
+    only when that (the same key) was also run bare, at least as often as wrapped; a wrapper every run used
+    is left as written, and so is `kubectl exec pod -- sh` when nobody ran `sh` on its own.
+    """
+    bare: Counter[str] = Counter()
+    wrapped: Counter[str] = Counter()
+    inner: dict[str, str] = {}
+    for run in runs:
+        for command in run:
+            key = command_key(command.command)
+            bare[key] += 1
+            text = launched(command.command)
+            if text and command_key(text) != key:
+                inner[command.command] = command_key(text)
+                wrapped[command_key(text)] += 1
+    return {command: key for command, key in inner.items() if bare[key] >= wrapped[key]}
 
 
 def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:

@@ -143,3 +143,49 @@ def test_a_run_that_stopped_at_a_failure_does_not_make_its_last_step_wander() ->
     assert 9 not in roaming_keys(sequences, stopped=flags)
     wandering = [[0, 9, 1, 2, 3, 4, 5, 6], [0, 1, 2, 3, 4, 5, 9, 6], [9, 0, 1, 2, 3, 4, 5, 6]]
     assert 9 in roaming_keys(wandering + without, stopped=[False] * 7)
+
+
+def test_a_step_started_through_a_launcher_in_some_runs_is_still_one_step(tmp_path: Path) -> None:
+    launchers = [
+        "infisical run --env=prod -- {c}",
+        "{c}",
+        "{c}",
+        "envchain prod-aws {c}",
+        "{c}",
+        "with-secrets prod '{c}'",
+    ]
+    for index, launcher in enumerate(launchers):
+        note(
+            tmp_path,
+            f"2026-07-0{index + 1}",
+            f"infra-apply-{index}",
+            "Deployed the network stack",
+            "usual terraform dance",
+            [
+                "terraform -chdir=stacks/network init -input=false",
+                "terraform -chdir=stacks/network plan -out=tfplan",
+                launcher.format(c="terraform -chdir=stacks/network apply tfplan"),
+                "terraform -chdir=stacks/network output -json",
+            ],
+        )
+    result = CliRunner().invoke(
+        app, ["generate", "deployment", "infrastructure", "--root", str(tmp_path), "--stdout", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    steps = json.loads(result.stdout)["steps"]
+    applies = [step for step in steps if any("apply tfplan" in command for command in step["commands"])]
+    # `envchain prod-aws cmd` has no `--` and no quoted command: nothing says where its command starts, so
+    # that one run keeps its own line; the `--` and the quoted launcher join the bare runs.
+    assert len(applies) == 1 or all("envchain" in " ".join(step["commands"]) for step in applies[1:]), applies
+    assert applies[0]["support"]["runs"] >= 5, applies[0]
+
+
+def test_a_launcher_whose_inner_command_nobody_ran_bare_is_left_alone() -> None:
+    from runbook_synth.align import launcher_aliases
+    from runbook_synth.models import CommandRun, Provenance
+
+    def run(*commands: str) -> list[CommandRun]:
+        return [CommandRun(command, Provenance("note.md", line)) for line, command in enumerate(commands, 1)]
+
+    runs = [run("kubectl exec -it api-0 -- sh", "ls"), run("aws-env prod -- make release", "make release")]
+    assert launcher_aliases(runs) == {"aws-env prod -- make release": "make release"}
