@@ -19,6 +19,13 @@ _PROMPT = re.compile(r"^\s{0,8}(?:(?:\(\S{1,40}\)\s)?(?:\[[^\]\n]{1,80}\]\s?|[\w
 _ROOT_PROMPT = re.compile(r"^\s{0,8}[\w.@-]{1,60}:[~/][^#\s]{0,200}#\s+(?=\S)")
 _BARE_ROOT_PROMPT = re.compile(r"^\s{0,8}#\s+(?=\S)")
 _CONTINUATION_PROMPT = re.compile(r"^\s{0,8}>(?: |$)")
+# PowerShell's `PS C:\> ` / `PS /home/me> ` / `PS> `: unambiguous, unlike a bare `> ` (see _angle_prompts).
+_POWERSHELL_PROMPT = re.compile(r"^\s{0,8}PS(?: [^>\n]{1,200})?>\s+(?=\S)")
+# A bare `> `: a custom or PowerShell-style prompt, a bash continuation, or a quoted line in output.
+_ANGLE_PROMPT = re.compile(r"^\s{0,8}>\s+(?=\S)")
+# A compound statement typed at a `> ` prompt and finished on `> ` lines (`for ... done`): typed, though no
+# single program runs it.
+_COMPOUND_START = re.compile(r"^\s*(?:if|for|while|until|case|select)\s")
 _EXPECTED = re.compile(r"^\s*#\s*expected\s*(?:output)?\s*[:=-]\s?(.*)$", re.IGNORECASE)
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,60}=(?:'[^']{0,500}'|\"[^\"]{0,500}\"|\S{0,500})$")
 _WRAPPER_RE = re.compile(
@@ -67,6 +74,10 @@ SHELL_LANGUAGES = frozenset(
     {"bash", "sh", "shell", "zsh", "ksh", "console", "shell-session", "shellsession", "sh-session", "terminal"}
 )
 CONSOLE_LANGUAGES = frozenset({"console", "shell-session", "shellsession", "sh-session"})
+# Fences people paste terminal sessions into without calling them shell: commands only where a prompt says so,
+# otherwise output and text. Not `log`: a log holds what a program wrote, and there `$ `, `% ` and `> ` start
+# message text (a shell trace, `curl -v` headers), never something typed.
+TRANSCRIPT_LANGUAGES = frozenset({"text", "txt", "plain", "plaintext", "output", "none"})
 
 # Commands a person types while looking around; never a step of a procedure on their own.
 NOISE_PROGRAMS = frozenset(
@@ -122,10 +133,18 @@ def is_console_language(language: str) -> bool:
 
 
 def is_shell_block(language: str, text: str) -> bool:
-    """Whether a fenced block holds shell: its language decides; an untagged one must read as commands."""
-    if language.strip():
-        return is_shell_language(language)
-    if _DIAGRAM_CHARS.search(text):
+    """Whether a fenced block holds shell: its language decides, and an untagged or text one must earn it.
+
+    A shell language (`bash`, `console`) always holds shell and a code language (`sql`, `yaml`) never, prompts
+    or not. A text-like fence (`text`, `output`) holds commands only as a transcript: prompted lines, most of
+    them commands. An untagged fence counts as a transcript too, or when most of its lines are commands and it
+    draws no diagram (a transcript's output may: `systemctl status` prints `●` and `└─`).
+    """
+    word = _language_word(language)
+    if language.strip() and word not in TRANSCRIPT_LANGUAGES:
+        return word in SHELL_LANGUAGES
+    lines = _lines(text)
+    if not _has_prompts(lines) and (language.strip() or _DIAGRAM_CHARS.search(text)):
         return False
     commands = split_block(text)
     plausible = sum(1 for command in commands if looks_like_command(command.command))
@@ -138,8 +157,8 @@ def _language_word(language: str) -> str:
 
 
 def strip_prompt(line: str) -> tuple[str, bool]:
-    """Remove a leading shell prompt ("$ ", "user@host:~$ ", "(venv) $ ", "[me@h ~]$ ", "root@h:/# ")."""
-    match = _PROMPT.match(line) or _ROOT_PROMPT.match(line)
+    """Remove a leading shell prompt ("$ ", "user@host:~$ ", "(venv) $ ", "[me@h ~]$ ", "root@h:/# ", "PS C:\\> ")."""
+    match = _PROMPT.match(line) or _ROOT_PROMPT.match(line) or _POWERSHELL_PROMPT.match(line)
     if match:
         return line[match.end() :], True
     return line, False
@@ -154,13 +173,47 @@ def split_block(text: str, console: bool | None = None) -> list[ShellCommand]:
     space, while heredocs, multi-line strings and compound statements keep their newlines. Comments are dropped;
     `# Expected: …` lines become the expected output of the command above.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _lines(text)
     prompted = any(strip_prompt(line)[1] for line in lines[:200])
+    angle = not prompted and _angle_prompts(lines[:200])
     if console is None:
-        console = prompted
+        console = prompted or angle
     if console:
-        return _split_console(lines, root_prompts=not prompted)
+        return _split_console(lines, root_prompts=not prompted, angle_prompts=angle)
     return _split_plain(lines)
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _has_prompts(lines: list[str]) -> bool:
+    """Whether the lines are a transcript: some carry a prompt (`$ `, `user@host:~$ `, or `> ` as a prompt)."""
+    head = lines[:200]
+    return any(strip_prompt(line)[1] for line in head) or _angle_prompts(head)
+
+
+def _angle_prompts(lines: list[str]) -> bool:
+    """Whether `> ` is this block's prompt: it opens the first line or starts two lines, first with a command.
+
+    A bare `> ` is also bash's continuation prompt and how output quotes a line (`curl -v` headers, npm's
+    `> api@1.4.0 build`), so it is no prompt when it appears once deep inside output, when the first one does not
+    start a command, or when the first one finishes the line above it (`for ... do`, then `> ...` and `> done`).
+    Where another prompt is in use it never is (the caller's check): there a `> ` continues the command above.
+    """
+    rows = [index for index, line in enumerate(lines) if _ANGLE_PROMPT.match(line)]
+    if not rows:
+        return False
+    first, above = rows[0], rows[0] - 1
+    if first != next(index for index, line in enumerate(lines) if line.strip()) and len(rows) < 2:
+        return False
+    if above >= 0 and lines[above].strip():
+        parts, following = _prompted_command(lines, above, lines[above], root_prompts=True, angle_prompts=True)
+        if following > first and not _unfinished("\n".join(parts)):
+            return False
+    typed = _ANGLE_PROMPT.sub("", lines[first], count=1)
+    parts, _ = _prompted_command(lines, first, typed, root_prompts=True, angle_prompts=True)
+    return _typed_at_angle_prompt(parts)
 
 
 def _parser() -> Parser:
@@ -391,8 +444,12 @@ def _split_lines(lines: list[str], start: int, pending: list[_Pending]) -> None:
         row = _take_fallback_line(lines, row, pending) if lines[row].strip() else row + 1
 
 
-def _split_console(lines: list[str], root_prompts: bool) -> list[ShellCommand]:
-    """A transcript: each prompt starts a command (continued on `> ` lines if unfinished), the rest is output."""
+def _split_console(lines: list[str], root_prompts: bool, angle_prompts: bool = False) -> list[ShellCommand]:
+    """A transcript: each prompt starts a command (continued on `> ` lines if unfinished), the rest is output.
+
+    With `> ` prompts a `> ` line starts a command only when what it starts reads as one (a quoted line in the
+    output does not), and one directly after an unfinished command still continues it.
+    """
     pending: list[_Pending] = []
     index = 0
     while index < len(lines):
@@ -402,13 +459,17 @@ def _split_console(lines: list[str], root_prompts: bool) -> list[ShellCommand]:
             pending[-1].expected.append(expected.group(1).strip())
             index += 1
             continue
-        typed, prompted = _console_prompt(raw, root_prompts)
+        typed, prompted = _console_prompt(raw, root_prompts, angle_prompts)
+        parts, following = [typed], index + 1
+        if prompted:
+            parts, following = _prompted_command(lines, index, typed, root_prompts, angle_prompts)
+            if angle_prompts and _ANGLE_PROMPT.match(raw) and not _typed_at_angle_prompt(parts):
+                prompted = False  # a line the output quotes
         if not prompted:
             if pending and raw.strip():
                 pending[-1].output.append(raw)
             index += 1
             continue
-        parts, following = _prompted_command(lines, index, typed, root_prompts)
         for command in _split_plain(parts):
             lines_expected = [command.expected] if command.expected else []
             row = index + command.line_offset
@@ -417,17 +478,34 @@ def _split_console(lines: list[str], root_prompts: bool) -> list[ShellCommand]:
     return [item.freeze() for item in pending]
 
 
-def _console_prompt(line: str, root_prompts: bool) -> tuple[str, bool]:
+def _typed_at_angle_prompt(parts: list[str]) -> bool:
+    """Whether what follows a `> ` reads as typed: a command, or a compound statement finished on `> ` lines."""
+    command = "\n".join(parts)
+    if looks_like_command(command):
+        return True
+    return len(parts) > 1 and bool(_COMPOUND_START.match(command)) and parses_cleanly(command)
+
+
+def _console_prompt(line: str, root_prompts: bool, angle_prompts: bool) -> tuple[str, bool]:
     typed, prompted = strip_prompt(line)
     if not prompted and root_prompts:
         match = _BARE_ROOT_PROMPT.match(line)
         if match and looks_like_command(line[match.end() :]):
             return line[match.end() :], True
+    if not prompted and angle_prompts:
+        match = _ANGLE_PROMPT.match(line)
+        if match:
+            return line[match.end() :], True
     return typed, prompted
 
 
-def _prompted_command(lines: list[str], index: int, typed: str, root_prompts: bool) -> tuple[list[str], int]:
-    """The lines of the command typed at lines[index], and the index after them."""
+def _prompted_command(
+    lines: list[str], index: int, typed: str, root_prompts: bool, angle_prompts: bool
+) -> tuple[list[str], int]:
+    """The lines of the command typed at lines[index], and the index after them.
+
+    While the command is unfinished a `> ` line continues it, even where `> ` is also the prompt.
+    """
     parts = [typed]
     if not _unfinished(typed):
         return parts, index + 1
@@ -435,18 +513,20 @@ def _prompted_command(lines: list[str], index: int, typed: str, root_prompts: bo
     following = index + 1
     while following < len(lines) and following - index <= _LOOKAHEAD:
         line = lines[following]
-        if _console_prompt(line, root_prompts)[1]:
-            break
         continuation = _CONTINUATION_PROMPT.match(line)
+        if not continuation and _console_prompt(line, root_prompts, angle_prompts)[1]:
+            break
         candidate.append(line[continuation.end() :] if continuation else line)
         following += 1
         if not _unfinished("\n".join(candidate)):
             return candidate, following
     following = index + 1
     while parts[-1].rstrip().endswith("\\") and following < len(lines):
-        if _console_prompt(lines[following], root_prompts)[1]:
+        line = lines[following]
+        continuation = _CONTINUATION_PROMPT.match(line)
+        if not continuation and _console_prompt(line, root_prompts, angle_prompts)[1]:
             break
-        parts.append(lines[following])
+        parts.append(line[continuation.end() :] if continuation else line)
         following += 1
     return parts, following
 

@@ -107,6 +107,54 @@ def test_loose_note_console_block_and_prose_duration() -> None:
     assert observation.day is not None and observation.day.isoformat() == "2026-10-14"
 
 
+def test_loose_note_terminal_sessions_in_text_fences() -> None:
+    text = """# Restarted payments after the migration
+
+```text
+> az postgres flexible-server show --resource-group rg-data --name pg-prod --query state -o tsv
+Ready
+> flyway -configFiles=conf/prod.conf info
+| Versioned | 277 | add invoice totals | Pending |
+```
+
+```text
+ops@bastion:~$ kubectl -n payments rollout restart deploy/payments
+deployment.apps/payments restarted
+```
+
+The state query, for the record:
+
+```sql
+> SELECT state FROM servers WHERE name = 'pg-prod';
+> kubectl -n payments get pods
+```
+
+```text
+kubectl -n payments get pods
+NAME   READY
+```
+"""
+    observation = parse_source(".claude/observations/2026-10-20/payments-restart.md", text)
+    lines = text.split("\n")
+    assert [(c.command, c.output, lines[c.provenance.line - 1]) for c in observation.commands] == [
+        (
+            "az postgres flexible-server show --resource-group rg-data --name pg-prod --query state -o tsv",
+            "Ready",
+            "> az postgres flexible-server show --resource-group rg-data --name pg-prod --query state -o tsv",
+        ),
+        (
+            "flyway -configFiles=conf/prod.conf info",
+            "| Versioned | 277 | add invoice totals | Pending |",
+            "> flyway -configFiles=conf/prod.conf info",
+        ),
+        (
+            "kubectl -n payments rollout restart deploy/payments",
+            "deployment.apps/payments restarted",
+            "ops@bastion:~$ kubectl -n payments rollout restart deploy/payments",
+        ),
+    ]
+
+
 def test_inline_code_commands_in_prose() -> None:
     text = "Ran `docker push api:1` then `aws lambda wait function-updated --function-name x`; the name is `report_worker`."
     observation = parse_source(".claude/observations/note.md", text)

@@ -343,3 +343,121 @@ def test_a_block_of_prose_tagged_bash_is_still_fast() -> None:
     commands = split_block(block)
     assert len(commands) == 10_000
     assert time.perf_counter() - started < 5
+
+
+# --- terminal sessions pasted into text-like or untagged fences ------------------------------------------------
+
+
+def test_text_fence_with_dollar_prompts_is_a_transcript() -> None:
+    block = "$ kubectl -n payments get pods\nNAME   READY\napi-1  1/1\n$ kubectl -n payments delete pod api-1\n"
+    assert is_shell_block("text", block) and is_shell_block("txt", block) and is_shell_block("output", block)
+    commands = split_block(block)
+    assert [(c.command, c.line_offset, c.output) for c in commands] == [
+        ("kubectl -n payments get pods", 0, "NAME   READY\napi-1  1/1"),
+        ("kubectl -n payments delete pod api-1", 3, ""),
+    ]
+
+
+def test_text_fence_with_user_at_host_prompts_keeps_each_commands_output() -> None:
+    block = """ops@bastion:~$ kubectl -n payments get pods
+NAME                        READY   STATUS    RESTARTS   AGE
+payments-7d9c9b7f6d-2xkqp   1/1     Running   0          3d
+ops@bastion:~$ kubectl -n payments rollout restart deploy/payments
+deployment.apps/payments restarted"""
+    assert is_shell_block("text", block)
+    commands = split_block(block)
+    assert [c.command for c in commands] == [
+        "kubectl -n payments get pods",
+        "kubectl -n payments rollout restart deploy/payments",
+    ]
+    assert commands[0].output.splitlines()[1].startswith("payments-7d9c9b7f6d-2xkqp")
+    assert commands[1].output == "deployment.apps/payments restarted"
+
+
+def test_text_fence_with_angle_prompts_is_a_transcript() -> None:
+    block = """> az postgres flexible-server show --resource-group rg-data --name pg-prod --query state -o tsv
+Ready
+> flyway -configFiles=conf/prod.conf info
+| Versioned | 277 | add invoice totals | Pending |"""
+    for language in ("text", "plaintext", "output", "terminal", "console", ""):
+        assert is_shell_block(language, block), language
+    commands = split_block(block)
+    assert [(c.command, c.line_offset, c.output) for c in commands] == [
+        ("az postgres flexible-server show --resource-group rg-data --name pg-prod --query state -o tsv", 0, "Ready"),
+        ("flyway -configFiles=conf/prod.conf info", 2, "| Versioned | 277 | add invoice totals | Pending |"),
+    ]
+    # one `> ` line is enough when it opens the block
+    assert [c.command for c in split_block("> kubectl get pods -n prod\nNAME   READY")] == ["kubectl get pods -n prod"]
+
+
+def test_every_kind_of_prompt_in_a_text_fence() -> None:
+    prompts = ["$ ", "% ", "user@host:~$ ", "[me@host dir]$ ", "(venv) $ ", "❯ ", "root@host:/# ", "PS C:\\> ", "PS> "]
+    for prompt in prompts:
+        block = f"{prompt}systemctl restart nginx\nok\n{prompt}journalctl -u nginx -n 5\n-- No entries --"
+        assert is_shell_block("text", block), prompt
+        commands = split_block(block)
+        assert [(c.command, c.output) for c in commands] == [
+            ("systemctl restart nginx", "ok"),
+            ("journalctl -u nginx -n 5", "-- No entries --"),
+        ], prompt
+
+
+def test_text_fence_without_prompts_stays_output() -> None:
+    for block in (
+        "kubectl rollout restart deploy/api -n prod\nkubectl rollout status deploy/api -n prod",
+        "kubectl get pods -n prod\nNAME   READY\napi-1  1/1",
+        "Ready\n| Versioned | 277 | add invoice totals | Pending |",
+        "> We saw the error again yesterday.\n> Please restart the service.",
+        "> api@1.4.0 build\n> tsc -p .",
+        "> GET /health HTTP/1.1\n> Host: api.example.com\n> Accept: */*\n< HTTP/1.1 200 OK",
+        "Deploy finished\nsee the run log\n> kubectl get pods -n prod\ndone",
+    ):
+        for language in ("text", "txt", "plain", "plaintext", "output"):
+            assert not is_shell_block(language, block), (language, block)
+
+
+def test_code_fences_with_prompts_are_never_commands() -> None:
+    angle = "> SELECT id FROM jobs WHERE status = 'stuck';\n> kubectl get pods -n prod\n> kubectl get svc -n prod"
+    dollar = "$ kubectl get pods -n prod\nNAME   READY"
+    for language in ("sql", "yaml", "json", "python", "hcl", "diff", "log", "mermaid", "ini"):
+        assert not is_shell_block(language, angle), language
+        assert not is_shell_block(language, dollar), language
+
+
+def test_angle_line_after_an_unfinished_command_continues_it() -> None:
+    block = """> kubectl -n prod exec api-0 -- sh -c "nc -z db 5432 &&
+> echo reachable"
+reachable
+> docker build \\
+>   -t api:abc1234 .
+Successfully built
+> for host in web-1 web-2; do
+>   ssh "$host" uptime
+> done
+ 10:00 up 3 days"""
+    assert is_shell_block("text", block)
+    commands = split_block(block)
+    assert [(c.command, c.line_offset, c.output) for c in commands] == [
+        ('kubectl -n prod exec api-0 -- sh -c "nc -z db 5432 &&\necho reachable"', 0, "reachable"),
+        ("docker build -t api:abc1234 .", 3, "Successfully built"),
+        ('for host in web-1 web-2; do\n  ssh "$host" uptime\ndone', 6, " 10:00 up 3 days"),
+    ]
+
+
+def test_angle_lines_stay_continuations_or_output_where_they_are_not_the_prompt() -> None:
+    # bash's own continuation prompt after an unprompted first line: still one `for` loop of a script
+    loop = 'for host in web-1 web-2; do\n> ssh "$host" uptime\n> done'
+    assert [c.command for c in split_block(loop)] == [c.command for c in split_block(loop, console=False)]
+    heredoc = "cat <<EOF > notes.md\n> kubectl get pods\n> kubectl get svc\nEOF"
+    assert [c.command for c in split_block(heredoc)] == [heredoc]
+    # where `$ ` is the prompt, `> ` lines are output (npm's) and continuations
+    block = '$ npm run build\n> api@1.4.0 build\n> tsc -p .\n$ git commit -m "one\n> two"\n'
+    assert [(c.command, c.output) for c in split_block(block, console=True)] == [
+        ("npm run build", "> api@1.4.0 build\n> tsc -p ."),
+        ('git commit -m "one\ntwo"', ""),
+    ]
+    # with `> ` prompts, a `> ` line the output quotes is output
+    quoted = "> kubectl -n prod logs api-0 --tail 2\n> Retrying in 5s.\nconnection refused"
+    assert [(c.command, c.output) for c in split_block(quoted)] == [
+        ("kubectl -n prod logs api-0 --tail 2", "> Retrying in 5s.\nconnection refused")
+    ]
