@@ -246,7 +246,42 @@ def roaming_keys(
             continue
         if statistics.pstdev(values) > spread:
             roaming.add(key_id)
-    return roaming
+    return roaming | _unanchored_pairs(sequences, min_runs, common, repeated)
+
+
+def _unanchored_pairs(sequences: Sequence[Sequence[int]], min_runs: int, common: float, repeated: set[int]) -> set[int]:
+    """Commands seen in too few runs for a spread (two, when `min_runs` is 3) that share no neighbour.
+
+    A step, optional or not, sits between the same steps whenever it is done: its nearest common command
+    before it, or after it, is the same in the runs that have it. A command typed while looking around
+    lands anywhere; when both its neighbours differ in every run that has it, it is not a step.
+    """
+    presence: Counter[int] = Counter()
+    for sequence in sequences:
+        presence.update(set(sequence))
+    usual = {key_id for key_id, count in presence.items() if count >= common * len(sequences)}
+    before: dict[int, list[int]] = {}
+    after: dict[int, list[int]] = {}
+    for sequence in sequences:
+        previous = -1
+        anchors: list[int] = []
+        for key_id in sequence:
+            anchors.append(previous)
+            if key_id in usual:
+                previous = key_id
+        following = -2
+        for position in range(len(sequence) - 1, -1, -1):
+            key_id = sequence[position]
+            if 2 <= presence[key_id] < min_runs and key_id not in repeated and key_id not in usual:
+                before.setdefault(key_id, []).append(anchors[position])
+                after.setdefault(key_id, []).append(following)
+            if key_id in usual:
+                following = key_id
+    return {
+        key_id
+        for key_id, anchors in before.items()
+        if len(set(anchors)) == len(anchors) and len(set(after[key_id])) == len(after[key_id])
+    }
 
 
 def _rare_orientation(runs: Sequence[PreparedRun], sequences: Sequence[Sequence[int]], common: float = 0.8) -> set[int]:

@@ -116,5 +116,6 @@ COMMAND_TYPE_WORDS: dict[str, str] = {
     "restart": "incident-response",
 }
 """Verbs that CLIs use for an operation (`gcloud run deploy`, `helm rollback`, `kubectl rollout undo`,
-`flyway migrate`, any `alembic` or `liquibase` command, `kubectl scale`, `gcloud container clusters resize`, `systemctl restart`): what a run's
-commands say it was, weighed beside what its notes say (`cluster.operation_votes`)."""
+`flyway migrate`, any `alembic` or `liquibase` command, `kubectl scale`, `gcloud container clusters
+resize`, `systemctl restart`): what a run's commands say it was, weighed beside what its notes say
+(`classify.operation_votes`)."""

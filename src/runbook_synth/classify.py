@@ -434,6 +434,13 @@ def scope_similarity(scope: str, observation: Observation, classification: Class
     return best
 
 
+def names_every_word(scope: str, observation: Observation, classification: Classification) -> bool:
+    """Whether the observation's label, or what its author said (tags, file name, title, context), holds
+    every word of a free-text scope (a component's synonyms count: `db` for `database`)."""
+    candidates = (classification.scope, _stated_text(observation))
+    return any(_keyword_overlap(scope.lower(), candidate) >= 1.0 for candidate in candidates if candidate)
+
+
 def _keyword_overlap(wanted: str, candidate: str) -> float:
     """Share of the scope's words (and their component synonyms) found in the candidate."""
     tokens = [token for token in re.findall(r"[a-z0-9]+", wanted) if token not in _STOP]

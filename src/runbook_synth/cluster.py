@@ -10,7 +10,7 @@ import math
 import re
 import shlex
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rapidfuzz import fuzz
 
@@ -19,6 +19,7 @@ from runbook_synth.classify import (
     TYPE_ALIASES,
     classify,
     group_operation_type,
+    names_every_word,
     operation_votes,
     scope_similarity,
 )
@@ -338,10 +339,10 @@ def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], 
     """Paths of the observations a scope from the command line selects.
 
     A label `runbook list` prints selects its whole pattern, so `list`'s counts are what `generate` mines.
-    Other text selects whole groups most of whose members match it by label, context or title
-    (`"queue backlog"`); failing that, the members that match it; failing that, the groups most of whose
-    runs' commands name it (`"ingest worker"` for `systemctl restart ingest-worker`, `"web app"` for
-    `az webapp`).
+    Other text selects whole groups, strongest evidence first: those most of whose members' label, context
+    or title hold every word of it (`"queue backlog"`); else those most of whose runs' commands name it
+    (`"search indexer"` for `systemctl restart search-indexer`, `"web app"` for `az webapp`); else those
+    most of whose members are similar to it; else the members that are.
     """
     wanted = " ".join(scope.lower().split())
     members: dict[str, list[Observation]] = defaultdict(list)
@@ -351,30 +352,44 @@ def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], 
         return {o.path for o in corpus.observations}
     if wanted in members:
         return {o.path for o in members[wanted]}
+    runs = {o.path for o in corpus.observations if o.is_execution}
+    named = _most_match(members, lambda o: names_every_word(scope, o, found[o.path]))
+    if named & runs:
+        return named
+    scores = {label: _commands_name(wanted, group) for label, group in members.items()}
+    best = max(scores.values(), default=0)
+    if best:
+        return {o.path for label, group in members.items() if scores[label] == best for o in group}
     matching = {o.path for o in corpus.observations if scope_similarity(scope, o, found[o.path]) >= threshold}
-    worded = {
-        o.path for group in members.values() if sum(o.path in matching for o in group) * 2 >= len(group) for o in group
-    }
-    if worded or matching:
-        return worded or matching
-    return {o.path for group in members.values() if _commands_name(wanted, group) for o in group}
+    return _most_match(members, lambda o: o.path in matching) or matching or named
 
 
-def _commands_name(wanted: str, group: Sequence[Observation]) -> bool:
-    """Most of the group's runs have every word of the scope in their commands (`web app` may be `webapp`)."""
+def _most_match(members: dict[str, list[Observation]], test: Callable[[Observation], bool]) -> set[str]:
+    """Paths of the groups most of whose members pass `test`."""
+    return {o.path for group in members.values() if sum(map(test, group)) * 2 >= len(group) for o in group}
+
+
+def _commands_name(wanted: str, group: Sequence[Observation]) -> int:
+    """How well most of the group's runs' commands name the scope: 2 when they hold it as one word
+    (`web app` as `az webapp`, `ingest worker` as `ingest-worker`), 1 when they hold each of its words
+    somewhere (`--limit web … --tags app`), 0 otherwise."""
     tokens = [token for token in re.findall(r"[a-z0-9]+", wanted) if token not in _SCOPE_STOP]
     runs = [o for o in group if o.is_execution and o.commands]
     if not tokens or not runs:
-        return False
+        return 0
     joined = "".join(tokens)
-    hits = 0
+    compound = scattered = 0
     for run in runs:
         text = " ".join(command.command.split("\n", 1)[0] for command in run.commands[:200]).lower()
         vocabulary = set(re.findall(r"[a-z0-9]+", text))
         compounds = {re.sub(r"[^a-z0-9]", "", word) for word in re.findall(r"[a-z0-9][a-z0-9_.-]*", text)}
-        if joined in compounds or all(token in vocabulary for token in tokens):
-            hits += 1
-    return hits * 2 >= len(runs)
+        if len(tokens) > 1 and joined in compounds:
+            compound += 1
+        elif all(token in vocabulary for token in tokens):
+            scattered += 1
+    if compound * 2 >= len(runs):
+        return 2
+    return 1 if (compound + scattered) * 2 >= len(runs) else 0
 
 
 _SCOPE_STOP = frozenset({"the", "a", "an", "of", "to", "for", "on", "in", "and", "with"})

@@ -189,3 +189,47 @@ def test_a_launcher_whose_inner_command_nobody_ran_bare_is_left_alone() -> None:
 
     runs = [run("kubectl exec -it api-0 -- sh", "ls"), run("aws-env prod -- make release", "make release")]
     assert launcher_aliases(runs) == {"aws-env prod -- make release": "make release"}
+
+
+def test_a_command_seen_twice_between_different_neighbours_is_not_a_step() -> None:
+    base = [0, 1, 2, 3, 4, 5]
+    runs = [list(base) for _ in range(10)]
+    runs[2] = [0, 1, 7, 2, 3, 4, 5]  # typed between 1 and 2 ...
+    runs[6] = [0, 1, 2, 3, 4, 7, 5]  # ... and between 4 and 5: looking around
+    runs[3] = [0, 1, 2, 8, 3, 4, 5]  # an optional step: between 2 and 3 both times
+    runs[8] = [0, 1, 2, 8, 3, 4, 5]
+    found = roaming_keys(runs)
+    assert 7 in found and 8 not in found
+
+
+def test_a_scope_written_as_one_word_in_the_commands_beats_its_words_scattered(tmp_path: Path) -> None:
+    for index in range(3):
+        note(
+            tmp_path,
+            f"2026-08-0{index + 1}",
+            f"portal-{index}",
+            f"Portal slots ({index})",
+            "swapped",
+            [
+                "az webapp deployment slot list --name portal --resource-group rg-portal -o table",
+                "az webapp deployment slot swap --name portal --resource-group rg-portal --slot staging",
+                "curl -fsS https://portal.acme.test/health",
+            ],
+        )
+        note(
+            tmp_path,
+            f"2026-09-0{index + 1}",
+            f"fleet-{index}",
+            f"Fleet push ({index})",
+            "pushed",
+            [
+                "ansible-playbook -i hosts site.yml --limit web --tags app --check",
+                "ansible-playbook -i hosts site.yml --limit web --tags app",
+            ],
+        )
+    result = CliRunner().invoke(
+        app, ["generate", "deployment", "web app", "--root", str(tmp_path), "--stdout", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    commands = " ".join(command for step in json.loads(result.stdout)["steps"] for command in step["commands"])
+    assert "az webapp" in commands and "ansible-playbook" not in commands
