@@ -250,7 +250,8 @@ def roaming_keys(
 
 
 def _unanchored_pairs(sequences: Sequence[Sequence[int]], min_runs: int, common: float, repeated: set[int]) -> set[int]:
-    """Commands seen in too few runs for a spread (two, when `min_runs` is 3) that share no neighbour.
+    """Commands seen in too few runs for a spread (two, when `min_runs` is 3, and at most a fifth of the
+    runs) that share no neighbour.
 
     A step, optional or not, sits between the same steps whenever it is done: its nearest common command
     before it, or after it, is the same in the runs that have it. A command typed while looking around
@@ -272,7 +273,8 @@ def _unanchored_pairs(sequences: Sequence[Sequence[int]], min_runs: int, common:
         following = -2
         for position in range(len(sequence) - 1, -1, -1):
             key_id = sequence[position]
-            if 2 <= presence[key_id] < min_runs and key_id not in repeated and key_id not in usual:
+            rare = 2 <= presence[key_id] < min_runs and presence[key_id] * 5 <= len(sequences)
+            if rare and key_id not in repeated and key_id not in usual:
                 before.setdefault(key_id, []).append(anchors[position])
                 after.setdefault(key_id, []).append(following)
             if key_id in usual:
