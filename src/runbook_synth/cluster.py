@@ -140,9 +140,13 @@ def _cosine(first: Vector, second: Vector) -> float:
 def _centroid(vectors: Sequence[Vector]) -> Vector:
     total: Vector = {}
     for vector in vectors:
-        for word, value in vector.items():
-            total[word] = total.get(word, 0.0) + value
+        _add(total, vector)
     return total
+
+
+def _add(total: Vector, vector: Vector) -> None:
+    for word, value in vector.items():
+        total[word] = total.get(word, 0.0) + value
 
 
 def content_clusters(runs: Sequence[Observation], vectors: Sequence[Vector]) -> list[list[Observation]]:
@@ -210,24 +214,27 @@ def _split_by_stated_type(
         (unnamed if kind == OperationType.OTHER.value else stated[kind]).append(observation)
     if len(stated) < 2:
         return [candidate]
-    kept: list[tuple[list[Observation], bool]] = []
+    kept: list[tuple[list[Observation], bool, Vector]] = []
+    """Each kept group with its tag flag and the sum of its runs' vectors (cosine needs no mean)."""
     for kind in sorted(stated, key=lambda name: (-len(stated[name]), name)):
         group = stated[kind]
         tagged = _tagged(group)
         centroid = _centroid([vectors[o.path] for o in group])
-        for other, other_tagged in kept:
+        for other, other_tagged, other_centroid in kept:
             if tagged and other_tagged:
                 continue
-            if _cosine(centroid, _centroid([vectors[o.path] for o in other])) >= SAME_PROCEDURE:
+            if _cosine(centroid, other_centroid) >= SAME_PROCEDURE:
                 other.extend(group)
+                _add(other_centroid, centroid)
                 break
         else:
-            kept.append((list(group), tagged))
+            kept.append((list(group), tagged, centroid))
     for observation in unnamed:
         vector = vectors[observation.path]
-        nearest = max(kept, key=lambda item: _cosine(vector, _centroid([vectors[o.path] for o in item[0]])))
-        nearest[0].append(observation)
-    return [sorted(group, key=lambda o: o.path) for group, _ in kept]
+        members, _, centroid = max(kept, key=lambda item: _cosine(vector, item[2]))
+        members.append(observation)
+        _add(centroid, vector)
+    return [sorted(group, key=lambda o: o.path) for group, _, _ in kept]
 
 
 def _tagged(group: Sequence[Observation]) -> bool:
