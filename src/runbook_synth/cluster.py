@@ -1,7 +1,7 @@
 """Group observations into patterns (operation type × scope) and failures by their templated error.
 
 Free-text scopes ("API timeout", "api timeouts on /reports") are merged with TF-IDF character n-grams
-and agglomerative clustering (deterministic); errors are grouped with rapidfuzz.
+and average-linkage clustering (scipy, deterministic); errors are grouped with rapidfuzz.
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ def content_clusters(runs: Sequence[Observation], vectors: Sequence[Vector]) -> 
     return sorted(clusters, key=lambda group: (-len(group), group[0].path))
 
 
-def _linkage_clusters(vectors: Sequence[Vector]) -> list[int]:
+def _linkage_clusters(vectors: Sequence[Vector], threshold: float = CONTENT_DISTANCE) -> list[int]:
+    """Average-linkage clusters under cosine distance: members of a cluster are closer than ``threshold``."""
     if len(vectors) < 2:
         return [0] * len(vectors)
     import numpy as np
@@ -195,7 +196,7 @@ def _linkage_clusters(vectors: Sequence[Vector]) -> list[int]:
     distance = np.clip(1.0 - similarity, 0.0, 2.0)
     upper = distance[np.triu_indices(len(vectors), k=1)]
     tree = linkage(upper, method="average")
-    return [int(label) for label in fcluster(tree, t=CONTENT_DISTANCE, criterion="distance")]
+    return [int(label) for label in fcluster(tree, t=threshold, criterion="distance")]
 
 
 def _split_by_stated_type(
@@ -264,27 +265,47 @@ def _group_label(group: Sequence[Observation], found: dict[str, Classification])
 
 
 def merge_free_text_scopes(labels: Sequence[str], distance: float = 0.55) -> dict[str, str]:
-    """Map near-identical free-text scopes to one label (the most frequent of its cluster)."""
+    """Map near-identical free-text scopes to one label (the most frequent of its cluster): TF-IDF over
+    each word's character 2- to 4-grams, cosine, average linkage (the same scipy clustering the commands use)."""
     unique = sorted(set(labels))
     if len(unique) < 2:
         return {label: label for label in unique}
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).fit_transform(unique).toarray()
-    assignment = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average"
-    ).fit_predict(vectors)
+    assignment = _linkage_clusters(_tfidf_counts([_char_grams(label) for label in unique]), distance)
     counts = Counter(labels)
     groups: dict[int, list[str]] = defaultdict(list)
     for label, group in zip(unique, assignment, strict=True):
-        groups[int(group)].append(label)
+        groups[group].append(label)
     mapping: dict[str, str] = {}
     for members in groups.values():
         canonical = max(sorted(members), key=lambda label: (counts[label], -len(label)))
         for member in members:
             mapping[member] = canonical
     return mapping
+
+
+def _char_grams(text: str) -> Counter[str]:
+    """Character 2- to 4-grams inside each space-padded word (`" api"`, `"api "`), counted."""
+    grams: Counter[str] = Counter()
+    for word in text.lower().split():
+        padded = f" {word} "
+        for size in range(2, 5):
+            grams.update(padded[start : start + size] for start in range(max(1, len(padded) - size + 1)))
+            if len(padded) <= size:  # a short word is counted once, whole
+                break
+    return grams
+
+
+def _tfidf_counts(documents: Sequence[Counter[str]]) -> list[Vector]:
+    """Term-count TF-IDF vectors with smoothed idf, L2-normalised."""
+    document_frequency: Counter[str] = Counter(term for document in documents for term in document)
+    total = len(documents)
+    weight = {term: math.log((1 + total) / (1 + count)) + 1.0 for term, count in document_frequency.items()}
+    vectors: list[Vector] = []
+    for document in documents:
+        raw = {term: count * weight[term] for term, count in sorted(document.items())}
+        norm = math.sqrt(sum(value * value for value in raw.values())) or 1.0
+        vectors.append({term: value / norm for term, value in raw.items()})
+    return vectors
 
 
 def select(

@@ -68,3 +68,32 @@ def test_type_aliases() -> None:
 def test_free_text_scopes_merge_when_close() -> None:
     mapping = merge_free_text_scopes(["api timeout", "api timeout", "api timeouts", "disk full"])
     assert mapping["api timeouts"] == "api timeout" and mapping["disk full"] == "disk full"
+
+
+def test_free_text_scope_merge_matches_scikit_learn_char_wb_tfidf() -> None:
+    """The merge once ran scikit-learn (TfidfVectorizer char_wb 2-4, cosine average linkage at 0.55); the
+    scipy version must group exactly as it did. Expected mapping recorded from scikit-learn 1.x."""
+    labels = [
+        "api timeout",
+        "api timeouts on /reports",
+        "API Timeouts",
+        "disk full",
+        "disk is full",
+        "kafka lag",
+        "kafka consumer lag",
+        "a",
+        "orders queue backlog",
+        "queue backlog",
+    ]
+    assert merge_free_text_scopes(labels) == {
+        "API Timeouts": "api timeout",
+        "api timeout": "api timeout",
+        "api timeouts on /reports": "api timeout",
+        "a": "a",
+        "disk full": "disk full",
+        "disk is full": "disk full",
+        "kafka consumer lag": "kafka lag",
+        "kafka lag": "kafka lag",
+        "orders queue backlog": "queue backlog",
+        "queue backlog": "queue backlog",
+    }
