@@ -8,12 +8,13 @@ observation containing `{{ … }}` renders literally, because data is never comp
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import re
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,23 @@ class ContainedLoader(jinja2.FileSystemLoader):
 
 
 def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
+    """One environment per templates folder and its listing, for the life of the process: jinja2 then compiles
+    each template once, not once per runbook; it recompiles one whose file changed (``auto_reload``), and a
+    template added to or removed from the user's folder gives a new environment (the lookup order changed)."""
+    return _environment(templates_dir, _listing(templates_dir))
+
+
+def _listing(folder: Path | None) -> tuple[str, ...]:
+    if folder is None:
+        return ()
+    try:
+        return tuple(sorted(str(path.relative_to(folder)) for path in folder.rglob("*")))
+    except OSError:
+        return ("unreadable",)
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(templates_dir: Path | None, listing: tuple[str, ...]) -> SandboxedEnvironment:
     folders = [str(templates_dir)] if templates_dir else []
     folders.append(str(packaged_templates()))
     env = SandboxedEnvironment(
@@ -171,19 +189,28 @@ def _time_limit(seconds: float, name: str) -> Iterator[None]:
 
 def to_json_dict(runbook: Runbook) -> dict[str, Any]:
     """The public JSON shape (field names are an interface: extend, never rename)."""
-    data: dict[str, Any] = _plain(asdict(runbook))
+    data: dict[str, Any] = _plain(runbook)
     return data
 
 
 def _plain(value: Any) -> Any:
-    """Provenance records become `path:line` strings, as the JSON interface has always shown them."""
-    if isinstance(value, dict):
-        if set(value) == {"path", "line"}:
-            return str(Provenance(value["path"], value["line"]))
-        return {key: _plain(item) for key, item in value.items()}
+    """`dataclasses.asdict` without its deep copies, except that Provenance records become `path:line`
+    strings, as the JSON interface has always shown them."""
+    if isinstance(value, Provenance):
+        return str(value)
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    return tuple(field.name for field in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
 
 
 def render_json(runbook: Runbook) -> str:
