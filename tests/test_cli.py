@@ -383,3 +383,24 @@ def test_the_public_api_is_not_shadowed_by_submodules() -> None:
     assert not names & set(runbook_synth.__all__)
     for name in runbook_synth.__all__:
         assert callable(getattr(runbook_synth, name)) or isinstance(getattr(runbook_synth, name), type)
+
+
+def test_list_and_generate_say_the_same_after_a_regeneration(runner: CliRunner, root: Path) -> None:
+    """After `regenerate`, `list` and one `generate` answer from the state store; what they print is what
+    the full path printed before it, and `--redaction-report` still parses (it needs every finding)."""
+    before = [
+        invoke(runner, "list", "--root", str(root)),
+        invoke(runner, "list", "--root", str(root), "--format", "json"),
+        invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout"),
+        invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--format", "json"),
+    ]
+    assert invoke(runner, "regenerate", "--root", str(root))[0] == 0
+    after = [
+        invoke(runner, "list", "--root", str(root)),
+        invoke(runner, "list", "--root", str(root), "--format", "json"),
+        invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout"),
+        invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--format", "json"),
+    ]
+    assert after == before
+    code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--redaction-report")
+    assert code == 0 and "Redaction report:" in err

@@ -150,7 +150,16 @@ def generate_command(
         scope = library.check_cli_argument(scope, "scope") if scope else scope
         settings = _settings(root, min_runs)
         request = library.GenerateRequest(
-            root, operation_type, scope, today(), settings, output_format, templates_dir, strict, shape
+            root,
+            operation_type,
+            scope,
+            today(),
+            settings,
+            output_format,
+            templates_dir,
+            strict,
+            shape,
+            reuse_snapshot=not redaction_report,  # the report needs every finding, which only parsing gives
         )
         if stdout:
             generated = library.generate(request)
@@ -208,10 +217,11 @@ def list_command(
     """Every (type, scope) pattern found, with its counts and whether it has enough runs."""
     _setup_logging(quiet)
     with _errors():
-        found, corpus, account = library.list_patterns(root, _settings(root, min_runs), strict, today())
+        surveyed = library.survey_library(root, _settings(root, min_runs), strict, today())
+    found, account = surveyed.patterns, surveyed.account
     if output_format == ListFormat.JSON:
         rows = [library.pattern_dict(pattern) for pattern in found]
-        document = {"patterns": rows, "skipped": len(corpus.skipped), "account": dataclasses.asdict(account)}
+        document = {"patterns": rows, "skipped": len(surveyed.skipped), "account": dataclasses.asdict(account)}
         typer.echo(printable(json.dumps(document, indent=2)))
         return
     header = f"{'TYPE':<20} {'SCOPE':<28} {'EXECUTIONS':>10} {'FAILURES':>8} {'JOURNALS':>8}  RUNBOOK"

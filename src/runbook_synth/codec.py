@@ -1,14 +1,32 @@
-"""Observations to JSON and back, for the parse cache in the state store: a file whose content did not
-change is not redacted and parsed again."""
+"""Records to JSON and back for the state store: observations for the parse cache (a file whose content did
+not change is not redacted and parsed again), and runbooks, patterns and source accounts for the last
+regeneration's snapshot (so `list` and one `generate` on an unchanged library read nothing)."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import functools
 import json
+import types
+import typing
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from runbook_synth.models import CommandRun, FailureDetail, Observation, Provenance, RedactionFinding, SourceKind
+from runbook_synth.models import (
+    CommandRun,
+    FailureDetail,
+    Observation,
+    Pattern,
+    Provenance,
+    RedactionFinding,
+    Runbook,
+    SourceAccount,
+    SourceKind,
+)
+
+_Record = TypeVar("_Record")
 
 CODEC_VERSION = "1"
 """Bumped whenever Observation's shape or the parsers change what they extract; old cache entries then miss."""
@@ -48,3 +66,69 @@ def _failure(data: dict[str, Any]) -> FailureDetail:
     return FailureDetail(
         **{**data, "error_messages": tuple(data["error_messages"]), "fix_commands": tuple(data["fix_commands"])}
     )
+
+
+def runbook_from_json(data: dict[str, Any]) -> Runbook:
+    """The Runbook whose `render.to_json_dict` is `data` (provenances written as `path:line`)."""
+    return from_plain(Runbook, data)
+
+
+def pattern_from_json(data: dict[str, Any]) -> Pattern:
+    return from_plain(Pattern, data)
+
+
+def account_from_json(data: dict[str, Any]) -> SourceAccount:
+    return from_plain(SourceAccount, data)
+
+
+def from_plain(kind: type[_Record], data: Any) -> _Record:
+    """A frozen record rebuilt from its `asdict` form by its field types: nested records, tuples, optionals,
+    enums; a field the data lacks takes its default. Anything else is a ValueError naming the field."""
+    value: _Record = _decode(kind, data, kind.__name__)
+    return value
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
+def _decode(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [option for option in options if option is not type(None)]
+        return _decode(inner, value, where)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{where}: expected a list, found {type(value).__name__}")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], item, f"{where}[{index}]") for index, item in enumerate(value))
+        return tuple(
+            _decode(arg, item, f"{where}[{index}]") for index, (arg, item) in enumerate(zip(args, value, strict=False))
+        )
+    if hint is Provenance:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected path:line, found {type(value).__name__}")
+        path, _, line = value.rpartition(":")
+        return Provenance(path, int(line)) if path and line.isdigit() else Provenance(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object, found {type(value).__name__}")
+        hints = _hints(hint)
+        fields = {
+            item.name: _decode(hints[item.name], value[item.name], f"{where}.{item.name}")
+            for item in dataclasses.fields(hint)
+            if item.name in value
+        }
+        return hint(**fields)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (str, int, float, bool) and not isinstance(value, hint):
+        raise ValueError(f"{where}: expected {hint.__name__}, found {type(value).__name__}")
+    return value

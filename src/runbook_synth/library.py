@@ -12,24 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import functools
 import hashlib
-import importlib.metadata
 import json
 import logging
-import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook_synth import snapshot
 from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
-from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, discover, source_folders
+from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, source_folders
 from runbook_synth.models import OperationType
 from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
-from runbook_synth.settings import Settings, find_config
+from runbook_synth.settings import Settings
+from runbook_synth.snapshot import CODE_VERSION, package_version
 from runbook_synth.state import RunbookRecord, StateStore, fingerprint_file
 
 if TYPE_CHECKING:
@@ -43,8 +41,6 @@ log = logging.getLogger(__name__)
 DATA_FOLDER = ".data"
 INDEX_NAME = "index.md"
 INDEX_TEMPLATE = "index.md.j2"
-DIGEST_VERSION = "library-1"
-"""Bump when what a runbook depends on changes shape, so every stored digest is recomputed."""
 
 Progress = Callable[[int, int, str], None]
 """(patterns done, patterns in all, the one in hand); the CLI draws it on a terminal."""
@@ -133,6 +129,12 @@ class _Plan:
     texts: tuple[tuple[Path, str], ...] = ()
     twin: dict[str, Any] | None = None
     record: RunbookRecord | None = None
+    digest: str = ""
+    """The sources digest of a pattern with enough runs."""
+    steps: int | None = None
+    """Steps of the runbook mined (or kept unchanged); 0 when mining gave none."""
+    mined_json: str | None = None
+    """The runbook mined now, as JSON, for `generate` to answer from while nothing changes."""
 
 
 def runbook_name(operation_type: str, scope: str) -> str:
@@ -255,7 +257,7 @@ def sources_digest(
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
 
-    feed(DIGEST_VERSION, _version(), pattern.operation_type, pattern.scope, repr(settings))
+    feed(CODE_VERSION, package_version(), pattern.operation_type, pattern.scope, repr(settings))
     selection, undo = _selections(mined, pattern, settings)
     for observation in _observations(selection, undo):
         path = root / observation.path
@@ -274,13 +276,6 @@ def sources_digest(
             with contextlib.suppress(OSError):
                 feed("template", template.name, hashlib.blake2b(template.read_bytes(), digest_size=20).hexdigest())
     return digest.hexdigest()
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("runbook-synth")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # --- the downgrade guard --------------------------------------------------------------------------------------------
@@ -351,19 +346,20 @@ def regenerate(
             remove_stale_temporaries(folder)
             remove_stale_temporaries(folder / DATA_FOLDER)
         with _store(root, check, rebuild_state) as store:  # first: a rebuild must precede reading stored records
-            scan = _scan(root, settings, names, strict, templates_dir)
+            scan = snapshot.scan(root, settings, names, strict, templates_dir)
             if not (force or rebuild_state):
                 fast = _fast_report(root, folder, store, scan, today, check)
                 if fast is not None:
                     return fast
-            manifest = _manifest(scan, _recorded(store))
+            manifest = snapshot.manifest(scan, snapshot.recorded(store))
             with _captured_warnings() as warnings:
-                plans, index_outcome, twins = _regenerate_fully(
+                full = _regenerate_fully(
                     root, folder, store, settings, today, names, force, check, templates_dir, strict, progress
                 )
-            report = RegenerateReport(tuple(p.result for p in plans), index_outcome, check, _relative(folder, root))
+            results = tuple(p.result for p in full.plans)
+            report = RegenerateReport(results, full.index_outcome, check, _relative(folder, root))
             if not check:
-                _record(store, folder, scan, manifest, report, twins, today, warnings)
+                _record(store, folder, scan, manifest, full, report, today, warnings)
     return report
 
 
@@ -379,10 +375,10 @@ def _regenerate_fully(
     templates_dir: Path | None,
     strict: bool,
     progress: Progress | None,
-) -> tuple[list[_Plan], Outcome, dict[str, dict[str, Any]]]:
-    """The full path: ingest, mine what changed, render, write (unless check); returns the plans, the index's
-    outcome and the twins the index was rendered from."""
-    mined = mine_corpus(root, settings, strict)
+) -> _FullRun:
+    """The full path: ingest, mine what changed, render, write (unless check)."""
+    with _captured_warnings() as reading_warnings:
+        mined = mine_corpus(root, settings, strict)
     chosen = choose_patterns(mined.patterns, names)
     plans: list[_Plan] = []
     for done, pattern in enumerate(chosen):
@@ -408,110 +404,60 @@ def _regenerate_fully(
             with store.transaction():
                 for record in changed:
                     store.set_runbook_record(record)
-    return plans, index_outcome, twins
-
-
-# --- the fast path: an unchanged library is recognised without parsing anything ------------------------------------
-# After a successful regeneration the store keeps what it saw (every source file's size, mtime and content digest;
-# a digest of the settings, templates, configuration, code and stored records) and what it left (a digest of every
-# file in the library, the report, the warnings). A run whose inputs and library all match reports the same thing
-# and writes nothing; any doubt (no record, a file or template changed, a runbook edited by hand, --force,
-# --rebuild-state) takes the full path, which gives the same result the slow way.
-
-FAST_RECORD = "library"
-FAST_VERSION = "fast-1"
-"""Bump when the record's shape or what it covers changes: every older record then misses."""
-RACY_NS = 2_000_000_000
-"""A file modified this close to when it was fingerprinted may change again within the same mtime tick: its
-content is digested again next time rather than trusted by size and mtime."""
+    return _FullRun(plans, index_outcome, twins, *_found(mined, plans, store, settings, names), reading_warnings)
 
 
 @dataclass(frozen=True)
-class _Scan:
-    """The inputs a regeneration can see without reading a source: the source files' sizes and mtimes, and one
-    digest of everything else that is not in the store."""
+class _FullRun:
+    """What a full regeneration did and found."""
 
-    files: tuple[tuple[str, Path, int, int], ...]
-    """(key of the relative path, path, size, mtime_ns) per source file, in path order."""
-    static: str
-    taken_ns: int
-    """When the files were looked at: an mtime this close to it is not trusted next time (see RACY_NS)."""
-
-
-def _scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, templates_dir: Path | None) -> _Scan:
-    from runbook_synth.render import packaged_templates
-
-    taken = time.time_ns()
-    discovered, refused = discover(root, settings.sources)
-    files: list[tuple[str, Path, int, int]] = []
-    for source in discovered:
-        try:
-            info = source.path.stat()
-            size, mtime = info.st_size, info.st_mtime_ns
-        except OSError:
-            size, mtime = -1, -1
-        files.append((_path_key(source.relative), source.path, size, mtime))
-    digest = hashlib.blake2b(digest_size=20)
-
-    def feed(*parts: str) -> None:
-        for part in parts:
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x00")
-
-    feed(FAST_VERSION, DIGEST_VERSION, _code_digest(), repr(settings), str(strict), repr(tuple(names)))
-    for path, reason in refused:
-        feed("refused", path, reason)
-    for label, folder in (("user", templates_dir), ("packaged", packaged_templates())):
-        feed("templates", label, str(folder))
-        if folder is not None:
-            feed(*_folder_digest(folder))
-    found = find_config(root.resolve())
-    if found is not None:
-        feed("config", str(found[0]), _file_digest(found[0]))
-    return _Scan(tuple(files), digest.hexdigest(), taken)
+    plans: list[_Plan]
+    index_outcome: Outcome
+    twins: dict[str, dict[str, Any]]
+    """What the index was rendered from, by runbook name."""
+    survey: snapshot.Survey | None
+    """What `list` shows, when every ready pattern was mined (no names asked for)."""
+    mined: dict[tuple[str, str], str]
+    """(type, scope) → sources digest of each runbook mined now or kept in the store from an earlier run."""
+    mined_rows: dict[str, str]
+    """Sources digest → the JSON of a runbook mined now."""
+    reading_warnings: list[tuple[str, int, str]] | None
+    """The warnings reading and classifying the sources gave (None: warnings were off)."""
 
 
-def _path_key(relative: str) -> str:
-    """A relative path as the store keeps it: digested, since a file's name may hold a secret."""
-    return hashlib.blake2b(relative.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+def _found(
+    mined: MinedCorpus, plans: Sequence[_Plan], store: StateStore, settings: Settings, names: Sequence[str]
+) -> tuple[snapshot.Survey | None, dict[tuple[str, str], str], dict[str, str]]:
+    """The survey and the runbooks mined, for `list` and `generate` to answer from while nothing changes."""
+    from runbook_synth.pipeline import account
+
+    kept = set(store.regeneration_names(snapshot.RUNBOOK_PREFIX))
+    steps: dict[tuple[str, str], int] = {}
+    digests: dict[tuple[str, str], str] = {}
+    rows: dict[str, str] = {}
+    for plan in plans:
+        key = (plan.result.operation_type, plan.result.scope)
+        if plan.steps is not None:
+            steps[key] = plan.steps
+        if plan.digest and (plan.mined_json is not None or snapshot.runbook_row(plan.digest) in kept):
+            digests[key] = plan.digest
+            if plan.mined_json is not None:
+                rows[plan.digest] = plan.mined_json
+    survey = None
+    if not names:
+        surveyed = tuple(
+            replace(p, steps=steps.get((p.operation_type, p.scope), 0)) if p.enough_runs else p for p in mined.patterns
+        )
+        found = account(mined.corpus, surveyed, mined.found, settings, mined.root)
+        survey = snapshot.Survey(surveyed, found, mined.corpus.skipped)
+    return survey, digests, rows
 
 
-def _file_digest(path: Path) -> str:
-    try:
-        return fingerprint_file(path).digest
-    except RunbookSynthError:
-        return "unreadable"
-
-
-def _folder_digest(folder: Path) -> list[str]:
-    """Name and content digest of every file under a folder (a template may include any of them)."""
-    if not folder.is_dir():
-        return ["missing"]
-    parts: list[str] = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() or path.is_symlink():
-            kind = "link" if path.is_symlink() else "file"
-            parts += [path.relative_to(folder).as_posix(), kind, _file_digest(path)]
-    return parts
-
-
-@functools.cache
-def _code_digest() -> str:
-    """The version and every module of the package, digested: changed code never trusts an old record."""
-    package = Path(__file__).resolve().parent
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{_version()}\x00{sys.version}\x00".encode())
-    for path in sorted(package.rglob("*.py")):
-        with contextlib.suppress(OSError):
-            digest.update(path.relative_to(package).as_posix().encode() + b"\x00" + path.read_bytes() + b"\x00")
-    return digest.hexdigest()
-
-
-def _store_digest(store: StateStore, today: date) -> str:
-    """Stored records and runbook records; today's date too when there are remote records, whose evidence
-    window ends today."""
-    content, remote = store.content_digest()
-    return f"{content}:{today.isoformat() if remote else ''}"
+# --- the fast path: an unchanged library is recognised without parsing anything ------------------------------------
+# After a successful regeneration the store keeps what it saw and found (`snapshot`), and what it left: a digest of
+# every file in the library, the report, the warnings. A run whose inputs and library all match reports the same
+# thing and writes nothing; any doubt (no record, a file or template changed, a runbook edited by hand, --force,
+# --rebuild-state) takes the full path, which gives the same result the slow way.
 
 
 def _outputs_digest(folder: Path) -> str:
@@ -531,56 +477,28 @@ def _folder_listing(folder: Path) -> list[str]:
         if path.is_dir() and not path.is_symlink():
             parts += [path.name, "folder"]
         else:
-            parts += [path.name, "link" if path.is_symlink() else "file", _file_digest(path)]
+            parts += [path.name, "link" if path.is_symlink() else "file", snapshot.file_digest(path)]
     return parts
-
-
-def _recorded(store: StateStore) -> dict[str, Any] | None:
-    raw = store.regeneration(FAST_RECORD)
-    if raw is None:
-        return None
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) and record.get("version") == FAST_VERSION else None
-
-
-def _manifest(scan: _Scan, previous: dict[str, Any] | None) -> list[list[Any]]:
-    """[key, size, mtime_ns, digest] per source file, taken before the sources are read (a file changed while
-    they are read then differs next time); digests of files whose size and mtime match the previous record
-    (and were not racy then) are reused."""
-    known = {}
-    taken = 0
-    if previous is not None:
-        known = {item[0]: item for item in previous.get("files", [])}
-        taken = int(previous.get("taken_ns", 0))
-    manifest: list[list[Any]] = []
-    for key, path, size, mtime in scan.files:
-        old = known.get(key)
-        if old is not None and old[1] == size and old[2] == mtime and mtime < taken - RACY_NS:
-            manifest.append([key, size, mtime, old[3]])
-        else:
-            manifest.append([key, size, mtime, _file_digest(path)])
-    return manifest
 
 
 def _record(
     store: StateStore,
     folder: Path,
-    scan: _Scan,
+    scan: snapshot.Scan,
     manifest: list[list[Any]],
+    full: _FullRun,
     report: RegenerateReport,
-    twins: Mapping[str, Mapping[str, Any]],
     today: date,
     warnings: list[tuple[str, int, str]] | None,
 ) -> None:
-    """What the next run must find to skip everything: this run's inputs and the library it left; the report
-    it will give is this one with everything written now unchanged."""
+    """What the next run must find to skip everything: this run's inputs and the library it left, the report
+    it will give (this one with everything written now unchanged), and, when every ready pattern was mined,
+    the survey `list` prints and each runbook mined, for `list` and `generate` to answer from."""
     dues: list[str | None] = []
     stale: list[bool] = []
-    for name in sorted(twins):
-        state = review(str(twins[name].get("last_validated", "")), str(twins[name].get("review_frequency", "")), today)
+    for name in sorted(full.twins):
+        twin = full.twins[name]
+        state = review(str(twin.get("last_validated", "")), str(twin.get("review_frequency", "")), today)
         dues.append(state.due.isoformat() if state.due else None)
         stale.append(state.stale)
     results = [
@@ -588,8 +506,9 @@ def _record(
         for r in report.results
     ]
     payload = {
-        "version": FAST_VERSION,
-        "inputs": f"{scan.static}:{_store_digest(store, today)}",
+        "version": snapshot.VERSION,
+        "inputs": snapshot.output_inputs(scan, store, today),
+        "core": snapshot.mining_inputs(scan, store, today),
         "taken_ns": scan.taken_ns,
         "files": manifest,
         "outputs": _outputs_digest(folder),
@@ -597,50 +516,46 @@ def _record(
         "stale": stale,
         "results": results,
         "warnings": [list(item) for item in warnings] if warnings is not None else None,
+        "survey": snapshot.survey_payload(full.survey, full.reading_warnings) if full.survey else None,
+        "runbooks": {f"{kind}\x00{scope}": digest for (kind, scope), digest in sorted(full.mined.items())},
     }
-    previous = _recorded(store)
-    if previous is not None and {**previous, "taken_ns": 0} == {**payload, "taken_ns": 0}:
-        return  # the same record: an unchanged run leaves the store as it was, byte for byte
-    with contextlib.suppress(RunbookSynthError):  # a record we cannot write only costs the next run its shortcut
-        store.set_regeneration(FAST_RECORD, json.dumps(payload, ensure_ascii=False, sort_keys=True))
+    rows: dict[str, str | None] = {snapshot.runbook_row(digest): text for digest, text in full.mined_rows.items()}
+    keep = {snapshot.runbook_row(digest) for digest in full.mined.values()}
+    rows.update({name: None for name in store.regeneration_names(snapshot.RUNBOOK_PREFIX) if name not in keep})
+    previous = snapshot.recorded(store)
+    same = previous is not None and {**previous, "taken_ns": 0} == {**payload, "taken_ns": 0}
+    # a record we cannot write only costs the next run its shortcut
+    with contextlib.suppress(RunbookSynthError), store.transaction():
+        if rows:
+            store.set_regenerations(rows)
+        if not same:  # the same record: an unchanged run leaves the store as it was, byte for byte
+            store.set_regeneration(snapshot.RECORD, json.dumps(payload, ensure_ascii=False, sort_keys=True))
 
 
 def _fast_report(
-    root: Path, folder: Path, store: StateStore, scan: _Scan, today: date, check: bool
+    root: Path, folder: Path, store: StateStore, scan: snapshot.Scan, today: date, check: bool
 ) -> RegenerateReport | None:
     """The report of a run that would change nothing, or None when anything may have changed."""
-    record = _recorded(store)
+    record = snapshot.recorded(store)
     if record is None:
         return None
     warnings = record.get("warnings")
     if warnings is None and logging.getLogger("runbook_synth").isEnabledFor(logging.WARNING):
         return None  # recorded by a quiet run, whose warnings nobody saw: this one must say them
-    if record.get("inputs") != f"{scan.static}:{_store_digest(store, today)}":
+    if record.get("inputs") != snapshot.output_inputs(scan, store, today):
         return None
     if record.get("outputs") != _outputs_digest(folder):
         return None
     dues = record.get("dues", [])
     if [due is not None and today > date.fromisoformat(due) for due in dues] != record.get("stale"):
         return None  # a runbook fell due for review since: the index changes
-    files = record.get("files", [])
-    if [item[0] for item in files] != [key for key, _, _, _ in scan.files]:
+    files = snapshot.unchanged_files(record, scan)
+    if files is None:
         return None
-    taken = int(record.get("taken_ns", 0))
-    refreshed = False
-    for item, (_, path, size, mtime) in zip(files, scan.files, strict=True):
-        if item[1] != size:
-            return None
-        if item[2] == mtime and mtime < taken - RACY_NS:
-            continue
-        if _file_digest(path) != item[3]:
-            return None
-        if item[2] != mtime:
-            item[2] = mtime
-            refreshed = True
-    if refreshed and not check:  # touched but not changed: next time size and mtime suffice again
-        record["taken_ns"] = scan.taken_ns
+    if files != record.get("files") and not check:  # touched but not changed: size and mtime suffice again
+        record.update(files=files, taken_ns=scan.taken_ns)
         with contextlib.suppress(RunbookSynthError):
-            store.set_regeneration(FAST_RECORD, json.dumps(record, ensure_ascii=False, sort_keys=True))
+            store.set_regeneration(snapshot.RECORD, json.dumps(record, ensure_ascii=False, sort_keys=True))
     for name, level, message in warnings or []:
         logging.getLogger(str(name)).log(int(level), "%s", message)
     results = tuple(
@@ -725,17 +640,20 @@ def _plan(
     old_twin = read_twin(json_path)
     unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
     if not force and record and record.sources_digest == digest and old_twin is not None and markdown_path.is_file():
-        return _Plan(unchanged, twin=old_twin)
+        return _Plan(unchanged, twin=old_twin, digest=digest, steps=len(old_twin.get("steps", [])))
     try:
         runbook = mine_runbook(mined, pattern, settings, today)
     except EmptyRunbookError as error:
-        return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, str(error)))
+        reason = str(error)
+        return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, reason), steps=0)
+    mined_json = json.dumps(to_json_dict(runbook), ensure_ascii=False, sort_keys=True)
+    steps = len(runbook.steps)
     if old_twin is not None and _same_content(old_twin, to_json_dict(runbook)):
         runbook = replace(runbook, generated=str(old_twin.get("generated", runbook.generated)))
     reason = "" if force else downgrade(baseline(old_twin, record), runbook)
     if reason:
         refused = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.REFUSED, reason)
-        return _Plan(refused, twin=old_twin)
+        return _Plan(refused, twin=old_twin, digest=digest, steps=steps, mined_json=mined_json)
     twin = to_json_dict(runbook)
     texts = ((json_path, twin_text(twin)), (markdown_path, render_markdown(runbook, templates_dir)))
     outcomes = [_compare(path, text) for path, text in texts]
@@ -750,7 +668,7 @@ def _plan(
         runbook.generated,
     )
     if not any(outcome.writes for outcome in outcomes):
-        return _Plan(unchanged, twin=twin, record=new_record)
+        return _Plan(unchanged, twin=twin, record=new_record, digest=digest, steps=steps, mined_json=mined_json)
     outcome = Outcome.CREATED if Outcome.CREATED in outcomes else Outcome.UPDATED
     written = tuple(text for text, change in zip(texts, outcomes, strict=True) if change.writes)
     return _Plan(
@@ -758,6 +676,9 @@ def _plan(
         texts=written,
         twin=twin,
         record=new_record,
+        digest=digest,
+        steps=steps,
+        mined_json=mined_json,
     )
 
 

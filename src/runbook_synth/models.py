@@ -545,6 +545,9 @@ class GenerateRequest:
     templates_dir: Path | None = None
     strict: bool = False
     shape: Shape = Shape.RUNBOOK
+    reuse_snapshot: bool = False
+    """Answer from the last `regenerate` when nothing it read has changed (the runbook it mined for exactly
+    this type and scope label, dated today); the corpus of the result then holds only the skipped files."""
 
 
 @dataclass(frozen=True)
@@ -553,3 +556,5 @@ class Generated:
     text: str
     corpus: Corpus
     filename: str
+    from_snapshot: bool = False
+    """Answered from the last regeneration's snapshot: `corpus` holds only the skipped files."""

@@ -42,6 +42,7 @@ from runbook_synth.output import (
 )
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
+from runbook_synth.snapshot import Survey, warm_runbook, warm_survey
 from runbook_synth.sources import cloudwatch_evidence, stored_observations
 from runbook_synth.synthesize import synthesize
 
@@ -51,11 +52,23 @@ log = logging.getLogger(__name__)
 def generate(request: GenerateRequest) -> Generated:
     """Mine the runbook for (type, scope) under the root and render it; nothing is written."""
     operation_type, scope = _checked(request)
-    corpus = ingest(request.root, request.settings, request.strict)
-    runbook = mine(corpus, check_root(request.root), operation_type, scope, request.settings, request.today)
+    known = snapshot_runbook(request, operation_type, scope) if request.reuse_snapshot else None
+    if known is not None:
+        runbook, corpus = known
+    else:
+        corpus = ingest(request.root, request.settings, request.strict)
+        runbook = mine(corpus, check_root(request.root), operation_type, scope, request.settings, request.today)
     text = render(runbook, request.output_format, request.templates_dir, request.shape)
     filename = runbook_filename(request.today.isoformat(), operation_type, runbook.scope, request.output_format)
-    return Generated(runbook, text, corpus, filename)
+    return Generated(runbook, text, corpus, filename, from_snapshot=known is not None)
+
+
+def snapshot_runbook(request: GenerateRequest, operation_type: str, scope: str) -> tuple[Runbook, Corpus] | None:
+    """What the last `regenerate` mined for this type and scope, when nothing it read has changed since."""
+    if not scope:
+        return None  # which scope is meant is decided by the full path (`only_ready_scope`)
+    root = check_root(request.root)
+    return warm_runbook(root, request.settings, request.strict, request.today, operation_type, scope)
 
 
 def mine(
@@ -188,6 +201,17 @@ def list_patterns(
     found = classifications(corpus)
     surveyed = survey(corpus, checked, settings, today or date.today(), found)
     return surveyed, corpus, account(corpus, surveyed, found, settings, checked)
+
+
+def survey_library(root: Path, settings: Settings, strict: bool = False, today: date | None = None) -> Survey:
+    """What `runbook list` shows: from the last `regenerate` when nothing it read has changed, else surveyed."""
+    checked = check_root(root)
+    day = today or date.today()
+    known = warm_survey(checked, settings, strict, day)
+    if known is not None:
+        return known
+    surveyed, corpus, found = list_patterns(checked, settings, strict, day)
+    return Survey(surveyed, found, corpus.skipped)
 
 
 def account(

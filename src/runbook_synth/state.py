@@ -512,6 +512,26 @@ class StateStore:
                 (name, payload),
             )
 
+    def regeneration_names(self, prefix: str) -> tuple[str, ...]:
+        """The names of recorded payloads that start with `prefix`, sorted."""
+        rows = self._rows(
+            "SELECT name FROM regenerations WHERE substr(name, 1, ?) = ? ORDER BY name", (len(prefix), prefix)
+        )
+        return tuple(str(row[0]) for row in rows)
+
+    def set_regenerations(self, payloads: Mapping[str, str | None]) -> None:
+        """Record (or, for None, forget) several payloads in one transaction."""
+        with self._writing(), self._guard():
+            for name, payload in sorted(payloads.items()):
+                if payload is None:
+                    self._conn.execute("DELETE FROM regenerations WHERE name = ?", (name,))
+                else:
+                    self._conn.execute(
+                        "INSERT INTO regenerations (name, payload) VALUES (?, ?)"
+                        " ON CONFLICT (name) DO UPDATE SET payload = excluded.payload",
+                        (name, payload),
+                    )
+
     def content_digest(self) -> tuple[str, int]:
         """A digest of what generation reads from the store besides the parse cache (remote records and runbook
         records), and how many remote records there are; streamed, in key order."""

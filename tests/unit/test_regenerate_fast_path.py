@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from runbook_synth import library, load_settings
+from runbook_synth import library, load_settings, snapshot
 from runbook_synth.library import Outcome, regenerate
 from runbook_synth.settings import Settings
 from runbook_synth.state import STATE_DIR, STATE_FILE, StateStore
@@ -200,7 +200,7 @@ def test_code_or_a_stored_record_that_differs_takes_the_full_path(
     root: Path, settings: Settings, mined: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     regenerate(root, settings, today=DAY)
-    monkeypatch.setattr(library, "_code_digest", lambda: "another version")
+    monkeypatch.setattr(snapshot, "code_digest", lambda: "another version")
     assert regenerate(root, settings, today=DAY).summary == UP_TO_DATE
     assert len(mined) == 2
     with StateStore.open(root) as store:

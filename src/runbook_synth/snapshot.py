@@ -1,0 +1,323 @@
+"""The last regeneration, kept in the state store, so commands over an unchanged library read no source.
+
+After a successful `regenerate` the store keeps what it saw (every source file's size, mtime and content
+digest; one digest of the code, settings, configuration, templates and stored records) and what it found (the
+survey `runbook list` prints, with the warnings reading the sources gave, and every runbook it mined, as its
+JSON). A command whose inputs all match the record answers from it: `regenerate` (nothing to do), `list`, and
+one `generate` of a pattern the record holds. Any doubt (no record, a file touched or added, other settings, a
+newer package, records ingested since) takes the full path, which gives the same answer the slow way.
+
+Only sizes and mtimes are compared, and a file modified within RACY_NS of the scan that recorded it is
+digested again: a file changed within the same mtime tick is never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from runbook_synth.errors import RunbookSynthError
+from runbook_synth.ingest.files import discover
+from runbook_synth.models import Corpus, Pattern, Runbook, SkippedSource, SourceAccount
+from runbook_synth.settings import Settings, find_config
+from runbook_synth.state import StateStore, fingerprint_file, store_exists
+
+log = logging.getLogger(__name__)
+
+RECORD = "library"
+VERSION = "fast-2"
+"""Bump when the record's shape or what it covers changes: every older record then misses."""
+RUNBOOK_PREFIX = "runbook/"
+"""Mined runbooks are kept under this name prefix and their sources digest (one row each)."""
+RACY_NS = 2_000_000_000
+"""A file modified this close to when it was fingerprinted may change again within the same mtime tick: its
+content is digested again next time rather than trusted by size and mtime."""
+CODE_VERSION = "library-2"
+"""Part of every digest of what a runbook depends on; bump when that changes shape."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The inputs a command can see without reading a source: the source files' sizes and mtimes, and digests
+    of everything else that is not in the store."""
+
+    files: tuple[tuple[str, Path, int, int], ...]
+    """(key of the relative path, path, size, mtime_ns) per source file, in path order."""
+    core: str
+    """Code, settings, strictness, configuration and refused files: what mining depends on."""
+    static: str
+    """`core` plus the templates and the runbooks asked for: what a regeneration's output depends on."""
+    taken_ns: int
+    """When the files were looked at: an mtime this close to it is not trusted next time (see RACY_NS)."""
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What `runbook list` shows: every pattern with its counts and steps, what was read, what was skipped."""
+
+    patterns: tuple[Pattern, ...]
+    account: SourceAccount
+    skipped: tuple[SkippedSource, ...]
+
+
+def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, templates_dir: Path | None) -> Scan:
+    from runbook_synth.render import packaged_templates
+
+    taken = time.time_ns()
+    discovered, refused = discover(root, settings.sources)
+    files: list[tuple[str, Path, int, int]] = []
+    for source in discovered:
+        try:
+            info = os.stat(source.path)
+            size, mtime = info.st_size, info.st_mtime_ns
+        except OSError:
+            size, mtime = -1, -1
+        files.append((path_key(source.relative), source.path, size, mtime))
+    core = _Digest()
+    core.feed(VERSION, CODE_VERSION, code_digest(), repr(settings), str(strict))
+    for path, reason in refused:
+        core.feed("refused", path, reason)
+    found = find_config(root.resolve())
+    if found is not None:
+        core.feed("config", str(found[0]), file_digest(found[0]))
+    static = _Digest()
+    static.feed(core.hexdigest(), repr(tuple(names)))
+    for label, folder in (("user", templates_dir), ("packaged", packaged_templates())):
+        static.feed("templates", label, str(folder))
+        if folder is not None:
+            static.feed(*folder_digest(folder))
+    return Scan(tuple(files), core.hexdigest(), static.hexdigest(), taken)
+
+
+class _Digest:
+    def __init__(self) -> None:
+        self._digest = hashlib.blake2b(digest_size=20)
+
+    def feed(self, *parts: str) -> None:
+        for part in parts:
+            self._digest.update(part.encode("utf-8", "surrogatepass"))
+            self._digest.update(b"\x00")
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def path_key(relative: str) -> str:
+    """A relative path as the store keeps it: digested, since a file's name may hold a secret."""
+    return hashlib.blake2b(relative.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    try:
+        return fingerprint_file(path).digest
+    except RunbookSynthError:
+        return "unreadable"
+
+
+def folder_digest(folder: Path) -> list[str]:
+    """Name and content digest of every file under a folder (a template may include any of them)."""
+    if not folder.is_dir():
+        return ["missing"]
+    parts: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            kind = "link" if path.is_symlink() else "file"
+            parts += [path.relative_to(folder).as_posix(), kind, file_digest(path)]
+    return parts
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("runbook-synth")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.cache
+def code_digest() -> str:
+    """The version and every module of the package, digested: changed code never trusts an old record."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{package_version()}\x00{sys.version}\x00".encode())
+    for path in sorted(package.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\x00" + path.read_bytes() + b"\x00")
+    return digest.hexdigest()
+
+
+def store_digest(store: StateStore, today: date) -> str:
+    """Stored records and runbook records; today's date too when there are remote records, whose evidence
+    window ends today."""
+    content, remote = store.content_digest()
+    return f"{content}:{today.isoformat() if remote else ''}"
+
+
+def recorded(store: StateStore) -> dict[str, Any] | None:
+    raw = store.regeneration(RECORD)
+    if raw is None:
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and record.get("version") == VERSION else None
+
+
+def manifest(found: Scan, previous: Mapping[str, Any] | None) -> list[list[Any]]:
+    """[key, size, mtime_ns, digest] per source file, taken before the sources are read (a file changed while
+    they are read then differs next time); digests of files whose size and mtime match the previous record
+    (and were not racy then) are reused."""
+    known = {}
+    taken = 0
+    if previous is not None:
+        known = {item[0]: item for item in previous.get("files", [])}
+        taken = int(previous.get("taken_ns", 0))
+    listed: list[list[Any]] = []
+    for key, path, size, mtime in found.files:
+        old = known.get(key)
+        if old is not None and old[1] == size and old[2] == mtime and mtime < taken - RACY_NS:
+            listed.append([key, size, mtime, old[3]])
+        else:
+            listed.append([key, size, mtime, file_digest(path)])
+    return listed
+
+
+def unchanged_files(record: Mapping[str, Any], found: Scan) -> list[list[Any]] | None:
+    """The record's file list with the mtimes of touched-but-unchanged files brought up to date, or None when
+    a source file was added, removed or changed since the record was taken."""
+    files = record.get("files", [])
+    if [item[0] for item in files] != [key for key, _, _, _ in found.files]:
+        return None
+    taken = int(record.get("taken_ns", 0))
+    refreshed: list[list[Any]] = []
+    for item, (_, path, size, mtime) in zip(files, found.files, strict=True):
+        if item[1] != size:
+            return None
+        if (item[2] != mtime or mtime >= taken - RACY_NS) and file_digest(path) != item[3]:
+            return None
+        refreshed.append([item[0], size, mtime, item[3]])
+    return refreshed
+
+
+def mining_inputs(found: Scan, store: StateStore, today: date) -> str:
+    return f"{found.core}:{store_digest(store, today)}"
+
+
+def output_inputs(found: Scan, store: StateStore, today: date) -> str:
+    return f"{found.static}:{store_digest(store, today)}"
+
+
+# --- what the record holds besides its inputs -----------------------------------------------------------------------
+
+
+def survey_payload(survey: Survey, warnings: Iterable[tuple[str, int, str]] | None) -> dict[str, Any]:
+    return {
+        "patterns": [asdict(pattern) for pattern in survey.patterns],
+        "account": asdict(survey.account),
+        "skipped": [[skip.path, skip.reason] for skip in survey.skipped],
+        "warnings": [list(item) for item in warnings] if warnings is not None else None,
+    }
+
+
+def runbook_row(sources_digest: str) -> str:
+    return f"{RUNBOOK_PREFIX}{sources_digest}"
+
+
+# --- answering from the record --------------------------------------------------------------------------------------
+
+
+def _warm_record(root: Path, settings: Settings, strict: bool, today: date) -> tuple[dict[str, Any], StateStore] | None:
+    """The record and the open (read-only) store when nothing mining reads has changed since; else None."""
+    if not store_exists(root):
+        return None
+    try:
+        store = StateStore.open(root, readonly=True)
+    except RunbookSynthError:
+        return None  # the full path says what is wrong with the store
+    try:
+        record = recorded(store)
+        if record is None or record.get("survey") is None:
+            store.close()
+            return None
+        found = scan(root, settings, (), strict, None)
+        if record.get("core") != mining_inputs(found, store, today) or unchanged_files(record, found) is None:
+            store.close()
+            return None
+    except (RunbookSynthError, OSError, ValueError, KeyError, TypeError):
+        store.close()
+        return None
+    return record, store
+
+
+def _replay(warnings: Any) -> bool:
+    """Say the warnings reading the sources gave when they were recorded; False when they were not recorded
+    (a quiet run) and this run must show them: the full path then says them."""
+    if warnings is None:
+        return not logging.getLogger("runbook_synth").isEnabledFor(logging.WARNING)
+    for name, level, message in warnings:
+        logging.getLogger(str(name)).log(int(level), "%s", message)
+    return True
+
+
+def warm_survey(root: Path, settings: Settings, strict: bool, today: date) -> Survey | None:
+    """The survey of the last regeneration, when nothing it read has changed since."""
+    from runbook_synth.codec import account_from_json, pattern_from_json
+
+    warm = _warm_record(root, settings, strict, today)
+    if warm is None:
+        return None
+    record, store = warm
+    store.close()
+    payload = record["survey"]
+    try:
+        survey = Survey(
+            tuple(pattern_from_json(item) for item in payload["patterns"]),
+            account_from_json(payload["account"]),
+            tuple(SkippedSource(str(path), str(reason)) for path, reason in payload["skipped"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    return survey if _replay(payload.get("warnings")) else None
+
+
+def warm_runbook(
+    root: Path, settings: Settings, strict: bool, today: date, operation_type: str, scope: str
+) -> tuple[Runbook, Corpus] | None:
+    """The runbook the last regeneration mined for exactly this type and scope label (dated today), and a
+    corpus holding only what was skipped, when nothing it read has changed since; else None."""
+    from runbook_synth.codec import runbook_from_json
+
+    warm = _warm_record(root, settings, strict, today)
+    if warm is None:
+        return None
+    record, store = warm
+    try:
+        digest = record.get("runbooks", {}).get(f"{operation_type}\x00{scope}")
+        raw = store.regeneration(runbook_row(digest)) if isinstance(digest, str) else None
+    except RunbookSynthError:
+        raw = None
+    finally:
+        store.close()
+    if raw is None:
+        return None
+    payload = record["survey"]
+    try:
+        runbook = runbook_from_json(json.loads(raw))
+        skipped = tuple(SkippedSource(str(path), str(reason)) for path, reason in payload["skipped"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not _replay(payload.get("warnings")):
+        return None
+    return replace(runbook, generated=today.isoformat()), Corpus((), skipped, ())

@@ -1,0 +1,217 @@
+"""`list` and one `generate` answered from the last regeneration while nothing it read has changed, and the
+full path the moment anything did: same output either way, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from runbook_synth import load_settings, pipeline, snapshot
+from runbook_synth.codec import runbook_from_json
+from runbook_synth.library import mine_corpus, mine_runbook, regenerate
+from runbook_synth.models import GenerateRequest, OutputFormat, Shape
+from runbook_synth.render import to_json_dict
+from runbook_synth.settings import Settings
+from runbook_synth.state import StateStore
+from tests.support.corpus import write_run
+from tests.support.scenarios import write_deployment_history
+from tests.unit.test_library import _rollback_run
+
+DAY = date(2026, 11, 23)
+LATER = date(2026, 11, 30)
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_observations"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_deployment_history(tmp_path)
+    for index in (0, 1):
+        write_run(tmp_path, _rollback_run(index))
+    for path in (tmp_path / ".claude").rglob("*.md"):  # written an hour ago: size and mtime are trusted
+        info = path.stat()
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - 3600 * 1_000_000_000))
+    return tmp_path
+
+
+@pytest.fixture
+def settings(root: Path) -> Settings:
+    return load_settings(root)
+
+
+@pytest.fixture
+def ingested(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
+    """Every time a command read the sources (the full path), the root it read."""
+    calls: list[Path] = []
+    real = pipeline.ingest
+
+    def counting(root: Path, settings: Settings, strict: bool = False) -> object:
+        calls.append(root)
+        return real(root, settings, strict)
+
+    monkeypatch.setattr(pipeline, "ingest", counting)
+    yield calls
+
+
+def _request(root: Path, settings: Settings, today: date, scope: str = "lambda", **extra: object) -> GenerateRequest:
+    return GenerateRequest(root, "deployment", scope, today, settings, reuse_snapshot=True, **extra)  # type: ignore[arg-type]
+
+
+def _full(request: GenerateRequest) -> str:
+    return pipeline.generate(replace(request, reuse_snapshot=False)).text
+
+
+def test_list_after_a_regeneration_is_the_full_survey_without_reading_a_source(
+    root: Path, settings: Settings, ingested: list[Path]
+) -> None:
+    regenerate(root, settings, today=DAY)
+    reads = len(ingested)
+    warm = pipeline.survey_library(root, settings, today=LATER)
+    assert len(ingested) == reads  # answered from the snapshot
+    patterns, corpus, account = pipeline.list_patterns(root, settings, today=LATER)
+    assert warm == snapshot.Survey(patterns, account, corpus.skipped)
+    assert {(p.operation_type, p.scope, p.steps) for p in warm.patterns if p.ready} == {
+        ("deployment", "lambda", patterns[0].steps),
+        ("rollback", "lambda", next(p.steps for p in patterns if p.operation_type == "rollback")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("output_format", "shape"),
+    [(OutputFormat.MD, Shape.RUNBOOK), (OutputFormat.JSON, Shape.RUNBOOK), (OutputFormat.MD, Shape.SERVICE)],
+)
+def test_one_generate_after_a_regeneration_is_the_full_paths_runbook_dated_today(
+    root: Path, settings: Settings, ingested: list[Path], output_format: OutputFormat, shape: Shape
+) -> None:
+    regenerate(root, settings, today=DAY)
+    reads = len(ingested)
+    request = _request(root, settings, LATER, output_format=output_format, shape=shape)
+    warm = pipeline.generate(request)
+    assert len(ingested) == reads and warm.from_snapshot
+    assert warm.runbook.generated == LATER.isoformat()
+    assert warm.text == _full(request)
+
+
+def test_a_changed_added_or_removed_source_takes_the_full_path(
+    root: Path, settings: Settings, ingested: list[Path]
+) -> None:
+    regenerate(root, settings, today=DAY)
+    runs = sorted((root / ".claude/observations").rglob("*.md"))
+    before = pipeline.generate(_request(root, settings, DAY)).runbook.run_count
+    reads = len(ingested)
+
+    extra = runs[0].with_name("copy-of-" + runs[0].name)
+    extra.write_text(runs[0].read_text().replace("deploy", "deploy "))
+    added = pipeline.generate(_request(root, settings, DAY))
+    assert not added.from_snapshot and len(ingested) == reads + 1
+    assert pipeline.survey_library(root, settings, today=DAY) == snapshot.Survey(
+        *(lambda found: (found[0], found[2], found[1].skipped))(pipeline.list_patterns(root, settings, today=DAY))
+    )
+    assert len(ingested) == reads + 3
+    extra.unlink()
+    assert pipeline.generate(_request(root, settings, DAY)).from_snapshot  # the library is as recorded again
+
+    runs[1].unlink()
+    removed = pipeline.generate(_request(root, settings, DAY))
+    assert not removed.from_snapshot and removed.runbook.run_count < before
+
+
+def test_an_edit_within_the_same_size_and_mtime_tick_is_seen(root: Path, settings: Settings) -> None:
+    """Size and mtime are only trusted for files older than the racy window: a file written just before the
+    regeneration looked at it may change again within the same tick, so it is digested next time."""
+    path = next(p for p in sorted((root / ".claude/observations").rglob("*.md")) if "lambda" in p.read_text())
+    path.write_text(path.read_text())  # written now
+    regenerate(root, settings, today=DAY)
+    info = path.stat()
+    path.write_text(path.read_text().replace("lambda", "lambdb", 1))  # the same size
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # and the same mtime
+    assert not pipeline.generate(_request(root, settings, DAY)).from_snapshot
+
+
+def test_other_settings_scopes_or_strictness_take_the_full_path(root: Path, settings: Settings) -> None:
+    regenerate(root, settings, today=DAY)
+    assert pipeline.generate(_request(root, settings, DAY)).from_snapshot
+    assert not pipeline.generate(_request(root, replace(settings, min_runs=settings.min_runs + 1), DAY)).from_snapshot
+    assert not pipeline.generate(_request(root, settings, DAY, strict=True)).from_snapshot
+    assert not pipeline.generate(_request(root, settings, DAY, scope="")).from_snapshot  # which scope: full path
+    free = _request(root, settings, DAY, scope="lambda function deploys")
+    assert not pipeline.generate(free).from_snapshot
+    assert not pipeline.generate(replace(_request(root, settings, DAY), reuse_snapshot=False)).from_snapshot
+
+
+def test_a_corrupt_or_missing_runbook_row_takes_the_full_path(root: Path, settings: Settings) -> None:
+    regenerate(root, settings, today=DAY)
+    with StateStore.open(root) as store:
+        (name,) = [n for n in store.regeneration_names(snapshot.RUNBOOK_PREFIX) if _row_is(store, n, "deployment")]
+        store.set_regeneration(name, '{"steps": "not a list"}')
+    request = _request(root, settings, DAY)
+    assert not pipeline.generate(request).from_snapshot
+    with StateStore.open(root) as store:
+        store.set_regenerations({name: None})
+    assert not pipeline.generate(request).from_snapshot
+    assert pipeline.generate(request).text == _full(request)
+
+
+def _row_is(store: StateStore, name: str, operation_type: str) -> bool:
+    payload = store.regeneration(name)
+    return payload is not None and json.loads(payload)["operation_type"] == operation_type
+
+
+def test_rows_of_runbooks_no_longer_mined_are_dropped(root: Path, settings: Settings) -> None:
+    regenerate(root, settings, today=DAY)
+    with StateStore.open(root, readonly=True) as store:
+        first = store.regeneration_names(snapshot.RUNBOOK_PREFIX)
+    assert len(first) == 2
+    path = next(p for p in sorted((root / ".claude/observations").rglob("*.md")) if "deploy" in p.read_text())
+    path.write_text(path.read_text() + "\nOne more line.\n")
+    regenerate(root, settings, today=DAY)
+    with StateStore.open(root, readonly=True) as store:
+        second = store.regeneration_names(snapshot.RUNBOOK_PREFIX)
+    assert len(second) == 2 and set(first) != set(second)
+
+
+def test_warnings_are_said_again_and_a_quiet_record_does_not_hide_them(
+    root: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    (root / ".claude/observations/broken.md").write_bytes(b"\xff\xfe not text")
+    os.utime(root / ".claude/observations/broken.md", (1, 1))
+    logger = logging.getLogger("runbook_synth")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)  # --quiet
+    try:
+        regenerate(root, settings, today=DAY)
+        assert pipeline.generate(_request(root, settings, DAY)).from_snapshot  # quiet: nothing to say
+    finally:
+        logger.setLevel(previous)
+    with caplog.at_level(logging.WARNING, logger="runbook_synth"):
+        assert not pipeline.generate(_request(root, settings, DAY)).from_snapshot  # must say what quiet hid
+        full = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
+        regenerate(root, settings, today=DAY, force=True)
+        caplog.clear()
+        assert pipeline.generate(_request(root, settings, DAY)).from_snapshot
+        warm = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
+        caplog.clear()
+        pipeline.survey_library(root, settings, today=DAY)
+        listed = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
+    assert full and warm == full and listed == full
+
+
+def test_every_sample_runbook_survives_the_json_round_trip() -> None:
+    settings = load_settings(SAMPLES)
+    mined = mine_corpus(SAMPLES, settings)
+    ready = [p for p in mined.patterns if p.enough_runs]
+    assert len(ready) >= 5
+    for pattern in ready:
+        runbook = mine_runbook(mined, pattern, settings, DAY)
+        assert runbook_from_json(json.loads(json.dumps(to_json_dict(runbook)))) == runbook
+
+
+def test_a_runbook_decoder_refuses_what_is_not_a_runbook() -> None:
+    with pytest.raises(ValueError, match="steps"):
+        runbook_from_json({"operation_type": "deployment", "scope": "x", "steps": "nope"})
