@@ -10,7 +10,6 @@ import functools
 import json
 import types
 import typing
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -32,11 +31,36 @@ CODEC_VERSION = "1"
 """Bumped whenever Observation's shape or the parsers change what they extract; old cache entries then miss."""
 
 
+def plain(value: Any, *, provenance_text: bool = False) -> Any:
+    """`dataclasses.asdict` without its deep copies (records are frozen; their values are immutable), and with
+    provenance_text, Provenance records as `path:line` strings."""
+    if provenance_text and isinstance(value, Provenance):
+        return str(value)
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: plain(getattr(value, name), provenance_text=provenance_text) for name in names}
+    if isinstance(value, list | tuple):
+        return [plain(item, provenance_text=provenance_text) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item, provenance_text=provenance_text) for key, item in value.items()}
+    return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    if kind not in _FIELD_NAMES:
+        fields = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else None
+        _FIELD_NAMES[kind] = tuple(field.name for field in fields) if fields is not None else None
+    return _FIELD_NAMES[kind]
+
+
 def observation_to_json(observation: Observation, findings: tuple[RedactionFinding, ...], warnings: list[str]) -> str:
-    data = asdict(observation)
+    data = plain(observation)
     data["when"] = observation.when.isoformat() if observation.when else None
     data["day"] = observation.day.isoformat() if observation.day else None
-    payload = {"observation": data, "findings": [asdict(item) for item in findings], "warnings": warnings}
+    payload = {"observation": data, "findings": [plain(item) for item in findings], "warnings": warnings}
     return json.dumps(payload, sort_keys=True, ensure_ascii=False)
 
 

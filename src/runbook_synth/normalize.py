@@ -7,6 +7,7 @@ the same in every run (a function name, an account id) stays literal whatever it
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -75,9 +76,11 @@ ENVIRONMENT_WORD = re.compile(
 """An environment's name inside a value (`:staging`, `terraform.dev.tfvars`, `--config stg`, `-e prod`)."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def command_key(command: str) -> str:
     """What two commands must share to be the same step: no wrappers, shapes and environments masked, spaces
-    folded. The same step done in staging and in prod is one step with an `{environment}` parameter."""
+    folded. The same step done in staging and in prod is one step with an `{environment}` parameter.
+    Memoised: alignment, templating and failures key the same commands many times over."""
     stripped = strip_wrappers(command)
     masked = ENVIRONMENT_WORD.sub("<environment>", mask_text(stripped, "<%s>"))
     return " ".join(masked.split())

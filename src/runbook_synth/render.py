@@ -8,7 +8,6 @@ observation containing `{{ … }}` renders literally, because data is never comp
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import re
@@ -21,9 +20,10 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from runbook_synth.codec import plain
 from runbook_synth.display import printable
 from runbook_synth.errors import RunbookSynthError
-from runbook_synth.models import Provenance, Runbook, type_title
+from runbook_synth.models import Runbook, type_title
 
 
 def packaged_templates() -> Path:
@@ -188,29 +188,10 @@ def _time_limit(seconds: float, name: str) -> Iterator[None]:
 
 
 def to_json_dict(runbook: Runbook) -> dict[str, Any]:
-    """The public JSON shape (field names are an interface: extend, never rename)."""
-    data: dict[str, Any] = _plain(runbook)
+    """The public JSON shape (field names are an interface: extend, never rename); provenance records are
+    `path:line` strings, as the JSON interface has always shown them."""
+    data: dict[str, Any] = plain(runbook, provenance_text=True)
     return data
-
-
-def _plain(value: Any) -> Any:
-    """`dataclasses.asdict` without its deep copies, except that Provenance records become `path:line`
-    strings, as the JSON interface has always shown them."""
-    if isinstance(value, Provenance):
-        return str(value)
-    names = _field_names(type(value))
-    if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...] | None:
-    return tuple(field.name for field in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
 
 
 def render_json(runbook: Runbook) -> str:
