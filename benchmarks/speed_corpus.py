@@ -15,6 +15,7 @@ seed give the same bytes.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -460,13 +461,19 @@ def write_big_note(root: Path, commands: int) -> Path:
 
 
 def touch_share(corpus: SpeedCorpus, share: float, seed: int = 99) -> list[str]:
-    """Change ``share`` of the files in place (a new value in one line) so fingerprints differ; returns them."""
+    """Change ``share`` of the files in place so that what mining sees changes (a run recorded again with
+    another timing: the first ``**Duration**`` gets a new value; a file without one gets a new line of notes),
+    not only their bytes: an edit parsing cannot see would not exercise re-mining. Returns them."""
     rng = random.Random(seed)
     chosen = rng.sample(corpus.paths, max(1, round(len(corpus.paths) * share)))
     for relative in chosen:
         path = corpus.root / relative
         text = path.read_text(encoding="utf-8")
-        path.write_text(text + f"\n<!-- edited {rng.getrandbits(32):08x} -->\n", encoding="utf-8")
+        seconds = rng.randint(2, 600)
+        edited = re.sub(r"\*\*Duration\*\*: [^\n]*", f"**Duration**: {seconds}s", text, count=1)
+        if edited == text:
+            edited = text + f"\nFollow-up {rng.getrandbits(32):08x}: checked again after {seconds}s.\n"
+        path.write_text(edited, encoding="utf-8")
     return chosen
 
 

@@ -28,7 +28,7 @@ from runbook_synth.models import OperationType
 from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
 from runbook_synth.settings import Settings
 from runbook_synth.snapshot import CODE_VERSION, package_version
-from runbook_synth.state import RunbookRecord, StateStore, fingerprint_file
+from runbook_synth.state import RunbookRecord, StateStore
 
 if TYPE_CHECKING:
     from runbook_synth.models import Classification, Corpus, Observation, Pattern, Runbook, Selection
@@ -245,9 +245,10 @@ def _observations(selection: Selection, undo: Selection | None) -> list[Observat
 def sources_digest(
     root: Path, mined: MinedCorpus, pattern: Pattern, settings: Settings, templates_dir: Path | None
 ) -> str:
-    """What a runbook depends on, in one digest: the content of every file (or stored record) it is mined
-    from, what was parsed out of it, the skipped files it warns about, the settings, the templates and the
-    version. Content digests, not mtimes, so a fresh clone in CI gives the same digest."""
+    """What a runbook depends on, in one digest: what was parsed out of every file (or stored record) it is
+    mined from, the skipped files it warns about, the settings, the templates and the version. What parsing
+    gave, not the files' bytes or mtimes: a fresh clone in CI gives the same digest, and an edit that changes
+    nothing mining sees (a comment, trailing spaces) does not mine the runbook again."""
     from runbook_synth.render import packaged_templates
 
     digest = hashlib.blake2b(digest_size=20)
@@ -260,13 +261,7 @@ def sources_digest(
     feed(CODE_VERSION, package_version(), pattern.operation_type, pattern.scope, repr(settings))
     selection, undo = _selections(mined, pattern, settings)
     for observation in _observations(selection, undo):
-        path = root / observation.path
-        content = ""
-        if path.is_file() and not path.is_symlink():
-            with contextlib.suppress(RunbookSynthError):
-                content = fingerprint_file(path).digest
-        parsed = hashlib.blake2b(repr(observation).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
-        feed(observation.path, content, parsed)
+        feed(observation.path, repr(observation))
     for skip in mined.corpus.skipped:
         feed("skipped", skip.path, skip.reason)
     for folder in (templates_dir, packaged_templates()):

@@ -44,7 +44,7 @@ RUNBOOK_PREFIX = "runbook/"
 RACY_NS = 2_000_000_000
 """A file modified this close to when it was fingerprinted may change again within the same mtime tick: its
 content is digested again next time rather than trusted by size and mtime."""
-CODE_VERSION = "library-2"
+CODE_VERSION = "library-3"
 """Part of every digest of what a runbook depends on; bump when that changes shape."""
 
 

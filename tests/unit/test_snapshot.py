@@ -169,7 +169,7 @@ def test_rows_of_runbooks_no_longer_mined_are_dropped(root: Path, settings: Sett
         first = store.regeneration_names(snapshot.RUNBOOK_PREFIX)
     assert len(first) == 2
     path = next(p for p in sorted((root / ".claude/observations").rglob("*.md")) if "deploy" in p.read_text())
-    path.write_text(path.read_text() + "\nOne more line.\n")
+    path.write_text(path.read_text().replace("**Duration**: 20s", "**Duration**: 25s", 1))  # a new timing
     regenerate(root, settings, today=DAY)
     with StateStore.open(root, readonly=True) as store:
         second = store.regeneration_names(snapshot.RUNBOOK_PREFIX)
@@ -215,3 +215,26 @@ def test_every_sample_runbook_survives_the_json_round_trip() -> None:
 def test_a_runbook_decoder_refuses_what_is_not_a_runbook() -> None:
     with pytest.raises(ValueError, match="steps"):
         runbook_from_json({"operation_type": "deployment", "scope": "x", "steps": "nope"})
+
+
+def test_an_edit_mining_cannot_see_is_parsed_again_but_not_mined_again(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_synth import library
+
+    regenerate(root, settings, today=DAY)
+    mined: list[str] = []
+    real = library.mine_runbook
+
+    def counting(*args: object, **kwargs: object) -> object:
+        mined.append(str(args[1]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(library, "mine_runbook", counting)
+    path = next(p for p in sorted((root / ".claude/observations").rglob("*.md")) if "deploy" in p.read_text())
+    path.write_text(path.read_text() + "\n<!-- reviewed by on-call -->\n")
+    report = regenerate(root, settings, today=DAY)
+    assert mined == [] and not report.changed
+    path.write_text(path.read_text().replace("**Duration**: 20s", "**Duration**: 25s", 1))
+    report = regenerate(root, settings, today=DAY)
+    assert mined and report.changed  # the deployment, and the rollback whose undo section it is
