@@ -55,9 +55,36 @@ _FLAG = re.compile(r"^-{1,2}([A-Za-z][\w-]{0,60})$")
 _ASSIGN = re.compile(r"^([A-Za-z_][\w.-]{0,60})=(.*)$")
 
 
+_DIGIT = re.compile(r"\d")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{8}")
+_WITHOUT_DIGITS = tuple(mask for mask in MASKS if mask.name in ("uuid", "hex", "hex_id"))
+"""The only shapes a text without a digit can hold; each needs eight hex characters in a row."""
+_MEMO_CHARS = 2048
+
+
 def mask_text(text: str, style: str = "{%s}") -> str:
-    """Replace every masked shape by its placeholder: `{digest}`, `{uuid}`, `{number}`, ..."""
-    for mask in MASKS:
+    """Replace every masked shape by its placeholder: `{digest}`, `{uuid}`, `{number}`, ...
+
+    Every shape but three needs a digit, and those three need eight hex characters in a row, so most words
+    and many lines are returned after one or two scans instead of twelve; short texts are memoised."""
+    if len(text) <= _MEMO_CHARS:
+        return _mask_short(text, style)
+    return _mask_all(text, style)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _mask_short(text: str, style: str) -> str:
+    return _mask_all(text, style)
+
+
+def _mask_all(text: str, style: str) -> str:
+    if _DIGIT.search(text):
+        masks = MASKS
+    elif _HEX_RUN.search(text):
+        masks = _WITHOUT_DIGITS
+    else:
+        return text
+    for mask in masks:
         text = mask.pattern.sub(style % mask.name, text)
     return text
 

@@ -203,3 +203,17 @@ def test_yaml_bomb_and_deep_nesting_return_or_raise_our_error() -> None:
         split_frontmatter(deep, "deep.md")
     except RunbookSynthError as error:
         assert str(error).startswith("deep.md: frontmatter")
+
+
+@FAST
+@given(st.text(alphabet="abcdefABCDEF0123456789 -:.xyzGHsha256TZ/_v%\n", max_size=80))
+def test_mask_text_is_every_mask_in_order(text: str) -> None:
+    """mask_text skips the masks a text cannot hold (no digit, no run of eight hex characters) and memoises
+    short texts; the result must be what applying every mask in order gives."""
+    from runbook_synth.normalize import MASKS, mask_text
+
+    for style in ("{%s}", "<%s>"):
+        expected = text
+        for mask in MASKS:
+            expected = mask.pattern.sub(style % mask.name, expected)
+        assert mask_text(text, style) == expected
