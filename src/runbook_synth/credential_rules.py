@@ -189,9 +189,25 @@ def _program(word: str) -> str:
     return name[:-4] if name.endswith(".exe") else name
 
 
+_Table = dict[str, tuple[tuple[tuple[str, ...], CredentialRule], ...]]
+_TABLES: dict[int, tuple[tuple[CredentialRule, ...], _Table]] = {}
+
+
+def _by_program(rules: tuple[CredentialRule, ...]) -> _Table:
+    """Rules keyed by program name, each with its subcommand words; looked up by the tuple's identity first
+    (it is asked for on every command line, and hashing every rule each time was a sixth of parsing)."""
+    known = _TABLES.get(id(rules))
+    if known is not None and known[0] is rules:
+        return known[1]
+    table = _program_table(rules)
+    if len(_TABLES) > 16:
+        _TABLES.clear()
+    _TABLES[id(rules)] = (rules, table)  # the tuple is kept alive with its table, so its id is not reused
+    return table
+
+
 @lru_cache(maxsize=16)
-def _by_program(rules: tuple[CredentialRule, ...]) -> dict[str, tuple[tuple[tuple[str, ...], CredentialRule], ...]]:
-    """Rules keyed by program name, each with its subcommand words."""
+def _program_table(rules: tuple[CredentialRule, ...]) -> _Table:
     table: dict[str, list[tuple[tuple[str, ...], CredentialRule]]] = {}
     for rule in rules:
         program, *subcommands = rule.program.split()
