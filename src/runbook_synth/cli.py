@@ -478,4 +478,7 @@ def init_command(
 
 
 def main() -> None:
+    from runbook_synth.ingest.local import allow_parse_pool
+
+    allow_parse_pool()  # the console script and `python -m runbook_synth` are safe to spawn workers from
     app()

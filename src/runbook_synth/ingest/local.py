@@ -235,8 +235,20 @@ def _from_cache(hit: str) -> _Loaded:
     return observation, found
 
 
+_POOL = {"allowed": False}
+
+
+def allow_parse_pool(allowed: bool = True) -> None:
+    """Let cold parses use a process pool. The CLI does: its entry points are safe to spawn from. Off for
+    library callers, whose script may not guard `if __name__ == "__main__"`: a spawned worker re-runs such a
+    script from the top, and Python refuses to start the pool from inside it."""
+    _POOL["allowed"] = allowed
+
+
 def _workers(files: int) -> int:
-    if files < POOL_MIN:
+    import multiprocessing
+
+    if files < POOL_MIN or not _POOL["allowed"] or multiprocessing.parent_process() is not None:
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
