@@ -5,6 +5,7 @@ Tags and the file name are what a person chose to say, so they weigh most; comma
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -162,7 +163,13 @@ def words_of(text: str) -> str:
 
 
 def _has(haystack: str, keyword: str) -> bool:
-    return f" {keyword} " in haystack or (len(keyword) > 5 and keyword.replace(" ", "") in haystack.replace(" ", ""))
+    return f" {keyword} " in haystack or (len(keyword) > 5 and _compact(keyword) in _compact(haystack))
+
+
+@functools.lru_cache(maxsize=256)
+def _compact(text: str) -> str:
+    """Without spaces (`read replica` is found in `readreplica`); a text is asked about many keywords."""
+    return text.replace(" ", "")
 
 
 def _stated_text(observation: Observation) -> str:
