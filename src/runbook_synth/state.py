@@ -127,7 +127,18 @@ def _migrate_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE regenerations (name TEXT PRIMARY KEY, payload TEXT NOT NULL)")
 
 
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_v1, _migrate_to_v2, _migrate_to_v3)
+def _migrate_to_v4(conn: sqlite3.Connection) -> None:
+    """How each source path is shown (redacted), keyed by a digest of the redaction rules and the real path:
+    redacting ten thousand paths on every run cost more than reading the cached parses."""
+    conn.execute("CREATE TABLE shown_paths (key TEXT PRIMARY KEY, shown TEXT NOT NULL)")
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migrate_to_v1,
+    _migrate_to_v2,
+    _migrate_to_v3,
+    _migrate_to_v4,
+)
 SCHEMA_VERSION: int = len(_MIGRATIONS)
 
 
@@ -462,6 +473,16 @@ class StateStore:
                 " ON CONFLICT (path) DO UPDATE SET digest = excluded.digest, payload = excluded.payload",
                 (path, digest, payload),
             )
+
+    def shown_paths(self) -> dict[str, str]:
+        """Digest of (redaction rules, real path) -> the path as shown, redacted."""
+        return {str(key): str(shown) for key, shown in self._rows("SELECT key, shown FROM shown_paths")}
+
+    def set_shown_paths(self, items: Mapping[str, str]) -> None:
+        """Replace every shown path (a path that is gone, or other rules, leaves nothing behind)."""
+        with self._writing(), self._guard():
+            self._conn.execute("DELETE FROM shown_paths")
+            self._conn.executemany("INSERT INTO shown_paths (key, shown) VALUES (?, ?)", sorted(items.items()))
 
     def prune_parsed(self, keep: Iterable[str]) -> None:
         """Forget parse results of files that no longer exist, so the cache does not grow forever."""

@@ -58,3 +58,37 @@ def test_the_cache_key_covers_the_parsing_code() -> None:
     package = Path(local.__file__).resolve().parents[1]
     assert all((package / name).is_file() for name in local._PARSER_MODULES)
     assert len(local._parser_digest()) == 32
+
+
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+def test_paths_are_redacted_once_and_only_their_redacted_form_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook_synth.ingest import local
+
+    write_deployment_history(tmp_path)
+    note = next((tmp_path / ".claude" / "observations").rglob("execution-*.md"))
+    leaky = note.with_name(f"execution-9-{TOKEN}.md")
+    leaky.write_text(note.read_text())
+    StateStore.open(tmp_path).close()
+    first = load_corpus(tmp_path, Settings())
+    shown = sorted(obs.path for obs in first.observations)
+    assert not any(TOKEN in path for path in shown) and any("{github_token}" in path for path in shown)
+    store_bytes = (tmp_path / ".runbook-synth" / "state.sqlite").read_bytes()
+    store_bytes += (
+        (tmp_path / ".runbook-synth" / "state.sqlite-wal").read_bytes()
+        if (tmp_path / ".runbook-synth" / "state.sqlite-wal").exists()
+        else b""
+    )
+    assert TOKEN.encode() not in store_bytes
+
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a path the store knows was redacted again")
+
+    monkeypatch.setattr(local, "redact_path", refuse)
+    assert load_corpus(tmp_path, Settings()) == first
+    monkeypatch.undo()
+    masked = Settings(redact_patterns=(("runs", r"execution-(?P<secret>9)-"),))  # other rules: redacted again
+    assert any("execution-{runs}-" in obs.path for obs in load_corpus(tmp_path, masked).observations)

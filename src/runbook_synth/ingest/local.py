@@ -44,12 +44,12 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     """Every source under `root`, redacted and parsed; skips are named, never silent."""
     rules = redaction_rules(settings)
     discovered, refused = discover(root, settings.sources)
-    # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
-    sources = [SourceFile(source.path, redact_path(source.relative, rules)) for source in discovered]
     skipped = [SkippedSource(redact_path(path, rules), reason) for path, reason in refused]
     observations: list[Observation] = []
     findings: list[RedactionFinding] = []
     with _ParseCache.open(root, settings, strict) as cache:
+        # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
+        sources = [SourceFile(source.path, cache.shown(source.relative, rules)) for source in discovered]
         for source, loaded in _load_all(sources, settings, rules, strict, cache):
             if isinstance(loaded, SourceError):
                 if strict:
@@ -76,6 +76,8 @@ class _ParseCache:
         self.store = store
         self.key = key
         self.pending: list[tuple[str, str, str]] = []
+        self._shown_before = store.shown_paths() if store is not None else {}
+        self._shown: dict[str, str] = {}
 
     @classmethod
     @contextlib.contextmanager
@@ -103,6 +105,16 @@ class _ParseCache:
     def digest(self, path: str, text: str) -> str:
         return _cache_digest(self.key, path, text)
 
+    def shown(self, relative: str, rules: RedactionRules) -> str:
+        """The path as shown (redacted): remembered by a digest of the rules and the real path, never the
+        real path itself, which may hold the secret."""
+        key = hashlib.blake2b(f"{self.key}\0{relative}".encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+        shown = self._shown_before.get(key)
+        if shown is None:
+            shown = redact_path(relative, rules)
+        self._shown[key] = shown
+        return shown
+
     def known(self) -> dict[str, str]:
         """The digest each cached path was parsed from, read in one query."""
         return self.store.parsed_digests() if self.store is not None else {}
@@ -115,12 +127,14 @@ class _ParseCache:
             self.pending.append((path, digest, payload))
 
     def flush(self) -> None:
-        if self.store is None or not self.pending:
+        if self.store is None or (not self.pending and self._shown == self._shown_before):
             return
         try:
             with self.store.transaction():
                 for path, digest, payload in self.pending:
                     self.store.set_parsed(path, digest, payload)
+                if self._shown != self._shown_before:
+                    self.store.set_shown_paths(self._shown)
         except RunbookSynthError as error:
             log.warning("parse cache not updated: %s", error)
 
