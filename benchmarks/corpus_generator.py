@@ -3,7 +3,8 @@
 Everything that is vocabulary -- the procedures and their stacks, the one-off operations, the noise typed
 between steps, the wrappers commands run under, the typo habits, the wording of hand-written notes -- lives in
 JSON files under ``benchmarks/vocab/<tier>/``, never in ``src/``: the ``tuned`` folder holds what the code has
-been developed against, the ``heldout`` folder other vocabularies that the code must never be tuned on. This
+been developed against, the ``heldout`` and ``fresh`` folders other vocabularies that the code must never be tuned
+on (``heldout`` has been read while debugging; ``fresh`` was written by someone who did not work on ``src/``). This
 module only knows how runs behave: every run draws fresh values for the variables (digests, shas, versions,
 ids, times) while constants stay literal; skips optional steps at their rate; sometimes swaps independent
 steps; types noise and typos between steps; fails a step now and then, runs the fix and retries; adds
@@ -262,7 +263,7 @@ def load_vocabulary(folder: Path) -> Vocabulary:
 
 @cache
 def vocabulary(name: str) -> Vocabulary:
-    """A vocabulary tier by folder name (``tuned`` or ``heldout``), read once."""
+    """A vocabulary tier by folder name (``tuned``, ``heldout`` or ``fresh``), read once."""
     return load_vocabulary(VOCAB_ROOT / name)
 
 

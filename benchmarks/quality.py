@@ -1,10 +1,13 @@
 """Runbook quality benchmark: corpora written from known procedures, the pipeline's runbooks scored against the truth.
 
 Run from the repository root with ``python -m benchmarks.quality`` (``make bench-quality``), or ``--quick`` for a
-smoke run of about a minute. Two vocabulary tiers are measured side by side: ``tuned`` (the vocabularies the code
-has been developed against) and ``heldout`` (other stacks, noise, wrappers, typo habits and note wording, read
-from ``benchmarks/vocab/heldout/``; ``src/`` must never be tuned on them). Each tier runs at 6, 12, 60 and 200
-runs per procedure, in three metadata tiers (full tags, no tags, misleading contexts). The pipeline generates
+smoke run of about a minute. Three vocabulary tiers are measured side by side: ``tuned`` (the vocabularies the
+code has been developed against), ``heldout`` (other stacks, noise, wrappers, typo habits and note wording, read
+from ``benchmarks/vocab/heldout/``; ``src/`` must never be tuned on them, but its developers read it while
+debugging on 2026-12-02, so it is no longer blind) and ``fresh`` (``benchmarks/vocab/fresh/``, written on
+2026-12-02 by someone who did not work on ``src/``, with stacks, noise, wrappers, typos and wording that neither
+other tier uses; nobody working on ``src/`` should read it). Each tier runs at 6, 12, 60 and 200 runs per
+procedure, in three metadata tiers (full tags, no tags, misleading contexts). The pipeline generates
 every procedure's runbook in process (the JSON of ``runbook generate TYPE SCOPE --format json --stdout``), one
 generate call per worker process at a time.
 
@@ -71,7 +74,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "quality.json"
 QUICK_RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "quality-quick.json"
 WORK_DIR = REPO_ROOT / "benchmarks" / ".work"
-VOCABULARIES = ("tuned", "heldout")
+VOCABULARIES = ("tuned", "heldout", "fresh")
+"""Every vocabulary tier, in the order of the cells of the table (``tuned / held-out / fresh``)."""
+TIER_LABELS = {"tuned": "tuned", "heldout": "held-out", "fresh": "fresh"}
 RUN_COUNTS = (6, 12, 60, 200)
 SUBSETS: dict[int, tuple[int, ...]] = {6: (0, 2, 4, 5, 7, 9), 12: (0, 2, 4, 5, 7, 9), 60: (0, 4, 5, 7), 200: (0, 5)}
 """Procedures (indices into each vocabulary's list) per run count, so the full run fits in ~10 minutes on 2
@@ -109,7 +114,7 @@ _LINE = re.compile(r"^(.*):(\d+)$")
 
 
 def _known_wrappers() -> tuple[tuple[str, str], ...]:
-    """(prefix, suffix) of every wrapper of both tiers: the benchmark may know them, ``src/`` may not."""
+    """(prefix, suffix) of every wrapper of every tier: the benchmark may know them, ``src/`` may not."""
     pairs = []
     for name in VOCABULARIES:
         for template in vocabulary(name).wrappers:
@@ -830,7 +835,7 @@ def _target(key: str) -> str:
 
 
 def table(results: Sequence[CaseResult]) -> str:
-    """One row per metadata tier and run count; every cell is ``tuned / held-out``."""
+    """One row per metadata tier and run count; each cell is ``tuned / held-out / fresh`` (``-``: tier not run)."""
     by_key = {(r.case.vocabulary, r.case.metadata, r.case.runs): r for r in results}
     header = "| metadata | runs | procs | " + " | ".join(label for _, label in COLUMNS) + " | one-offs refused |"
     lines = [header, "|" + "---|" * (len(COLUMNS) + 4)]
@@ -838,14 +843,14 @@ def table(results: Sequence[CaseResult]) -> str:
     metadata_tiers = sorted({r.case.metadata for r in results}, key=list(Metadata).index)
     for metadata in metadata_tiers:
         for runs in sorted({r.case.runs for r in results}):
-            pair = [by_key.get((name, metadata, runs)) for name in VOCABULARIES]
-            figures = [result.figures() if result else {} for result in pair]
+            tiers = [by_key.get((name, metadata, runs)) for name in VOCABULARIES]
+            figures = [result.figures() if result else {} for result in tiers]
             cells = [" / ".join(_cell(key, f.get(key)) if f else "-" for f in figures) for key, _ in COLUMNS]
             refused = " / ".join(
                 f"{sum(item['refused'] for item in r.refusals)}/{len(r.refusals)}" if r and r.refusals else "-"
-                for r in pair
+                for r in tiers
             )
-            procs = " / ".join(str(len(r.scores)) if r else "-" for r in pair)
+            procs = " / ".join(str(len(r.scores)) if r else "-" for r in tiers)
             lines.append(f"| {metadata} | {runs} | {procs} | " + " | ".join(cells) + f" | {refused} |")
     return "\n".join(lines)
 
@@ -886,6 +891,7 @@ def _payload(results: Sequence[CaseResult], seconds: float, quick: bool) -> dict
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": quick,
         "seed": SEED,
+        "vocabularies": list(VOCABULARIES),
         "subsets": {str(runs): list(subset) for runs, subset in SUBSETS.items()},
         "targets": {key: {"relation": relation, "value": value} for key, (relation, value) in TARGETS.items()},
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
@@ -903,7 +909,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="6 and 12 runs, three procedures per corpus")
     parser.add_argument("--runs", help="comma-separated run counts (default 6,12,60,200)")
-    parser.add_argument("--vocab", help="comma-separated vocabulary tiers (default tuned,heldout)")
+    parser.add_argument("--vocab", help="comma-separated vocabulary tiers (default tuned,heldout,fresh)")
     parser.add_argument("--metadata", help="comma-separated metadata tiers (default all)")
     parser.add_argument("--procedures", help="comma-separated procedure indices for every corpus")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
@@ -933,7 +939,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     results = run_cases(plan(args), args.workers, cli_check=not (args.quick or args.procedures), dump=args.dump)
     total = time.perf_counter() - started
-    print("cells are tuned / held-out; ✗ misses the target\n")
+    print("cells are " + " / ".join(TIER_LABELS[name] for name in VOCABULARIES) + "; ✗ misses the target\n")
     print(table(results))
     counts = sorted({(r.case.runs, len(r.scores)) for r in results})
     print("\nprocedures per corpus: " + ", ".join(f"{procs} at {runs} runs" for runs, procs in counts))

@@ -14,15 +14,19 @@ from benchmarks.corpus_generator import (
     Metadata,
     ProcedureTruth,
     TypoHabit,
+    Vocabulary,
     simulate_run,
     typo_of,
+    variables_of,
     vocabulary,
     write_corpus,
 )
-from benchmarks.quality import adjusted_rand_index, citation, oracle_runbook, score_runbook, unwrap
+from benchmarks.quality import VOCABULARIES, adjusted_rand_index, citation, oracle_runbook, score_runbook, unwrap
 
 SOME = PROCEDURES[:3]
 HELDOUT = vocabulary("heldout")
+FRESH = vocabulary("fresh")
+"""Nobody working on ``src/`` reads it: the tests below name none of its words, they compare it with the others."""
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -96,17 +100,110 @@ def test_metadata_tiers_change_words_not_commands(tmp_path: Path) -> None:
     assert any("timeout" in context or "alarm" in context for context in odd_contexts)
 
 
-@pytest.mark.parametrize("habit", HELDOUT.typos, ids=lambda habit: habit.kind)
+def _programs(vocab: Vocabulary) -> set[str]:
+    """The programs a tier's steps, fixes and one-offs run (shell builtins and ``sudo`` aside)."""
+    commands = [step.command for p in vocab.procedures for step in p.steps]
+    commands += [fix for p in vocab.procedures for mode in p.failures for fix in mode.fixes]
+    commands += [command for one in vocab.one_offs for command, _ in one.commands]
+    words = [next(w for w in c.split() if "=" not in w and w != "sudo") for c in commands]
+    return set(words) - {"echo", "export", "sleep", "cd"}
+
+
+def test_the_fresh_tier_shares_no_vocabulary_with_the_other_two(tmp_path: Path) -> None:
+    for other in (vocabulary("tuned"), HELDOUT):
+        assert not {command for command, _ in other.noise} & {command for command, _ in FRESH.noise}
+        assert not set(other.wrappers) & set(FRESH.wrappers)
+        assert not {p.scope for p in other.procedures} & {p.scope for p in FRESH.procedures}
+        assert not {p.tags for p in other.procedures} & {p.tags for p in FRESH.procedures}
+        assert not {o.scope for o in other.one_offs} & {o.scope for o in FRESH.one_offs}
+        assert not _programs(other) & _programs(FRESH), _programs(other) & _programs(FRESH)
+        assert not {h.error for h in other.typos if h.error} & {h.error for h in FRESH.typos}
+        assert not {p.typo[0] for p in other.procedures if p.typo[0]} & {p.typo[0] for p in FRESH.procedures}
+        ours, theirs = FRESH.phrasings, other.phrasings
+        for name in ("note_intros", "note_between", "note_after_failure", "note_closings", "note_prompts", "comments"):
+            assert not set(getattr(ours, name)) & set(getattr(theirs, name)), name
+        assert not set(ours.note_fences) & set(theirs.note_fences)
+        assert ours.noise_operation != theirs.noise_operation and ours.fix_operation != theirs.fix_operation
+    truth = write_corpus(tmp_path, 12, seed=2, procedures=FRESH.procedures[:2], vocab=FRESH)
+    text = "\n".join(path.read_text(encoding="utf-8") for path in tmp_path.rglob("*.md"))
+    for other in (vocabulary("tuned"), HELDOUT):
+        assert not any(wrapper.partition("{command}")[0] in text for wrapper in other.wrappers)
+        assert not any(intro.split("{")[0] in text for intro in other.phrasings.note_intros)
+    assert truth.vocabulary == "fresh"
+
+
+def test_the_fresh_tier_exercises_what_the_generator_supports() -> None:
+    """Every kind of structure the other tiers have: the five types, optional and swapping steps, wrapped and
+    continued commands, failures (with and without journals), misleading contexts, every typo habit."""
+    procedures = FRESH.procedures
+    assert {p.operation_type for p in procedures} >= {
+        "deployment",
+        "rollback",
+        "incident-response",
+        "migration",
+        "scaling",
+    }
+    subsets = {6: (0, 2, 4, 5, 7, 9), 60: (0, 4, 5, 7), 200: (0, 5)}
+    assert {procedures[i].operation_type for i in subsets[6]} == {p.operation_type for p in HELDOUT.procedures}
+    assert [procedures[i].operation_type for i in subsets[200]] == ["deployment", "incident-response"]
+    steps = [step for p in procedures for step in p.steps]
+    assert any(step.optional for step in steps) and any(step.swap_next for step in steps)
+    assert any(step.wrapper for step in steps) and any(step.continuation for step in steps)
+    assert all(p.failures and len(p.misleading) == 3 and p.typo[0] and p.typo[1] for p in procedures)
+    assert len({p.name for p in procedures}) == len(procedures)
+    for p in procedures:
+        keys = [step.key for step in p.steps]
+        assert len(set(keys)) == len(keys) and all(mode.step in keys for mode in p.failures), p.name
+        assert len({mode.step for mode in p.failures}) == len(p.failures), f"{p.name}: one mode per step"
+        assert p.typo[0] not in {step.command for step in p.steps}
+        variables = set(p.variables)
+        for step in p.steps:
+            assert set(variables_of(step.command)) <= variables, (p.name, step.key)
+    modes = [mode for p in procedures for mode in p.failures]
+    assert any(mode.journals == 0 for mode in modes) and any(mode.journals for mode in modes)
+    assert {habit.kind for habit in FRESH.typos} == {
+        "literal",
+        "program_transpose",
+        "program_drop",
+        "subcommand_transpose",
+        "flag_drop",
+        "truncated",
+    }
+    assert all("{command}" in wrapper for wrapper in FRESH.wrappers)
+
+
+def test_src_special_cases_none_of_the_fresh_wrappers_or_commands() -> None:
+    """A guard for the tier's blindness: no wrapper prefix and no step command of it is written into ``src/``."""
+    text = "\n".join(path.read_text(encoding="utf-8") for path in SRC.rglob("*.py"))
+    for wrapper in FRESH.wrappers:
+        prefix = wrapper.partition("{command}")[0].strip()
+        assert prefix not in text
+    for p in FRESH.procedures:
+        for step in p.steps:
+            constant = step.command.split("{")[0].strip()
+            if len(constant) >= 20:
+                assert constant not in text, (p.name, step.key)
+
+
+@pytest.mark.parametrize(
+    "habit",
+    [habit for habit in (*HELDOUT.typos, *FRESH.typos) if habit.kind != "literal"],
+    ids=lambda habit: habit.kind,
+)
 def test_typo_habits_change_the_command(habit: TypoHabit) -> None:
     command = "kubectl rollout status deployment/payments -n payments --timeout=180s"
     typed, error = typo_of(command, habit, random.Random(1))
     assert typed != command and error
 
 
-def test_unwrap_strips_the_wrappers_of_both_tiers() -> None:
+def test_unwrap_strips_the_wrappers_of_every_tier() -> None:
     assert unwrap("op run --env-file=prod.env -- flyway migrate") == "flyway migrate"
     assert unwrap("sops exec-env secrets.enc.env 'fly status -a x'") == "fly status -a x"
     assert unwrap("ENV=prod doppler run -- alembic current") == "alembic current"
+    assert VOCABULARIES == ("tuned", "heldout", "fresh")
+    for name in VOCABULARIES:
+        for wrapper in vocabulary(name).wrappers:
+            assert unwrap(wrapper.replace("{command}", "sometool apply --flag value")) == "sometool apply --flag value"
 
 
 # ---------------------------------------------------------------- scorer on literal answers
