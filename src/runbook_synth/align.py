@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import LCSseq
+from rapidfuzz.distance import OSA, LCSseq
 
 from runbook_synth.models import Alignment, Column, CommandRun, Member, PreparedRun, RetryEpisode, Selection
 from runbook_synth.normalize import command_key
@@ -42,8 +42,12 @@ class KeyIndex:
         index._exact = {key: number for number, key in enumerate(index.keys)}
         return index
 
+    def key_of(self, command: str) -> str:
+        """The masked key a command is aligned by (its launcher alias, else `command_key`)."""
+        return self._aliases.get(command) or command_key(command)
+
     def id_of(self, command: str) -> int:
-        key = self._aliases.get(command) or command_key(command)
+        key = self.key_of(command)
         if key in self._exact:
             return self._exact[key]
         head = skeleton(key)
@@ -72,7 +76,12 @@ def skeleton(key: str, size: int = 3) -> list[str]:
 
 
 def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> PreparedRun:
-    """Lift out noise, retry episodes (fail → fixes → same command succeeds) and unretried failures."""
+    """Lift out noise, retry episodes (fail → fixes → same command succeeds) and unretried failures.
+
+    A failed command that is a misspelling of the command run right after it, or of the step that later
+    succeeds (`--replica=8`, then `--replicas=8`), failed in the typing, not in the procedure: it is noise,
+    not an episode, and what ran in between stays in the procedure instead of becoming a fix.
+    """
     kept: list[CommandRun] = []
     noise: list[CommandRun] = []
     for command in commands:
@@ -83,21 +92,25 @@ def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> Pre
     index = 0
     while index < len(kept):
         command = kept[index]
-        if not command.failed and not _reads_as_failed(command):
+        if not _failed(command):
             result.append(command)
             index += 1
             continue
-        key_id = keys.id_of(command.command)
+        key, key_id = keys.key_of(command.command), keys.id_of(command.command)
         retry_at = next(
             (
                 later
                 for later in range(index + 1, len(kept))
-                if not kept[later].failed
-                and not _reads_as_failed(kept[later])
-                and keys.id_of(kept[later].command) == key_id
+                if not _failed(kept[later]) and keys.id_of(kept[later].command) == key_id
             ),
             None,
         )
+        following = kept[index + 1] if index + 1 < len(kept) else None
+        retyped = following is not None and not _failed(following) and misspelled(key, keys.key_of(following.command))
+        if retyped or (retry_at is not None and misspelled(key, keys.key_of(kept[retry_at].command))):
+            noise.append(command)
+            index += 1
+            continue
         if retry_at is None:
             unretried.append(command)
             index += 1
@@ -106,6 +119,34 @@ def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> Pre
         episodes.append(RetryEpisode(run, command, fixes, kept[retry_at]))
         index = retry_at
     return PreparedRun(run, tuple(result), tuple(episodes), tuple(unretried), tuple(noise))
+
+
+def _failed(command: CommandRun) -> bool:
+    return command.failed or _reads_as_failed(command)
+
+
+def misspelled(typed: str, meant: str) -> bool:
+    """Whether key `typed` is key `meant` with one word mistyped: a letter dropped, doubled, swapped or
+    struck wrong, in a flag's name or a command word, never in a flag's value.
+
+    A retry that changes how the command is run (`date -d '-30 min'` → `date -v-30M`, another zone) is
+    another attempt at the step; a slip of the keys is not an attempt at all.
+    """
+    typed_words, meant_words = typed.split(), meant.split()
+    if len(typed_words) != len(meant_words):
+        return False
+    pairs = zip(typed_words, meant_words, strict=True)
+    differing = [position for position, (typed_word, meant_word) in enumerate(pairs) if typed_word != meant_word]
+    if len(differing) != 1:
+        return False
+    position = differing[0]
+    wrong, right = typed_words[position], meant_words[position]
+    before = typed_words[position - 1] if position else ""
+    if before.startswith("-") and "=" not in before and not wrong.startswith("-"):
+        return False
+    wrong, right = wrong.split("=", 1)[0], right.split("=", 1)[0]
+    distance = OSA.distance(wrong, right)
+    return 0 < distance <= 2 and distance * 4 <= max(len(wrong), len(right))
 
 
 def _reads_as_failed(command: CommandRun) -> bool:
