@@ -53,8 +53,8 @@ class Scan:
     """The inputs a command can see without reading a source: the source files' sizes and mtimes, and digests
     of everything else that is not in the store."""
 
-    files: tuple[tuple[str, Path, int, int], ...]
-    """(key of the relative path, path, size, mtime_ns) per source file, in path order."""
+    files: tuple[tuple[str, str, int, int], ...]
+    """(key of the relative path, location, size, mtime_ns) per source file, in path order."""
     core: str
     """Code, settings, strictness, configuration and refused files: what mining depends on."""
     static: str
@@ -77,14 +77,14 @@ def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, tem
 
     taken = time.time_ns()
     discovered, refused = discover(root, settings.sources)
-    files: list[tuple[str, Path, int, int]] = []
+    files: list[tuple[str, str, int, int]] = []
     for source in discovered:
         try:
-            info = os.stat(source.path)
+            info = os.stat(source.location)
             size, mtime = info.st_size, info.st_mtime_ns
         except OSError:
             size, mtime = -1, -1
-        files.append((path_key(source.relative), source.path, size, mtime))
+        files.append((path_key(source.relative), source.location, size, mtime))
     core = _Digest()
     core.feed(VERSION, CODE_VERSION, code_digest(), repr(settings), str(strict))
     for path, reason in refused:
@@ -190,7 +190,7 @@ def manifest(found: Scan, previous: Mapping[str, Any] | None) -> list[list[Any]]
         if old is not None and old[1] == size and old[2] == mtime and mtime < taken - RACY_NS:
             listed.append([key, size, mtime, old[3]])
         else:
-            listed.append([key, size, mtime, file_digest(path)])
+            listed.append([key, size, mtime, file_digest(Path(path))])
     return listed
 
 
@@ -205,7 +205,7 @@ def unchanged_files(record: Mapping[str, Any], found: Scan) -> list[list[Any]] |
     for item, (_, path, size, mtime) in zip(files, found.files, strict=True):
         if item[1] != size:
             return None
-        if (item[2] != mtime or mtime >= taken - RACY_NS) and file_digest(path) != item[3]:
+        if (item[2] != mtime or mtime >= taken - RACY_NS) and file_digest(Path(path)) != item[3]:
             return None
         refreshed.append([item[0], size, mtime, item[3]])
     return refreshed

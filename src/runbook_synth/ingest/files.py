@@ -27,10 +27,15 @@ _DATE_IN_PATH = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file under the root: absolute path and its POSIX path relative to the root."""
+    """A file under the root: its path as walked (under the root as given) and its POSIX path relative to
+    the root. A string, not a Path: tens of thousands of Path objects cost more than the walk itself."""
 
-    path: Path
+    location: str
     relative: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,13 @@ def discover(root: Path, patterns: tuple[str, ...] = SOURCE_FOLDERS) -> tuple[li
     refused: list[tuple[str, str]] = []
     seen: set[str] = set()
     for base in source_folders(root, patterns):
-        _discover_in(base, _relative(base, root) + "/", root, found, refused, seen)
+        _discover_in(str(base), _relative(base, root) + "/", root, found, refused, seen)
     found.sort(key=lambda source: source.relative)
     return found, refused
 
 
 def _discover_in(
-    folder: Path,
+    folder: str,
     prefix: str,
     root: Path,
     found: list[SourceFile],
@@ -134,9 +139,9 @@ def _discover_in(
             refused.append((relative, reason))
         elif relative not in seen:
             seen.add(relative)
-            found.append(SourceFile(Path(entry.path), relative))
+            found.append(SourceFile(entry.path, relative))
     for entry in folders:
-        _discover_in(Path(entry.path), prefix + entry.name + "/", root, found, refused, seen)
+        _discover_in(entry.path, prefix + entry.name + "/", root, found, refused, seen)
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:
@@ -174,7 +179,7 @@ def _relative(path: Path, root: Path) -> str:
 def read_text(source: SourceFile, max_bytes: int) -> str:
     """The file's text with line endings normalized; SourceError for what cannot be text."""
     try:
-        size = source.path.stat().st_size
+        size = os.stat(source.location).st_size
     except OSError as error:
         raise SourceError(source.relative, f"cannot be read ({error.strerror or error})") from None
     if size > max_bytes:
@@ -184,7 +189,8 @@ def read_text(source: SourceFile, max_bytes: int) -> str:
             "set max_file_mb to raise it)",
         )
     try:
-        raw = source.path.read_bytes()
+        with open(source.location, "rb") as handle:
+            raw = handle.read()
     except OSError as error:
         raise SourceError(source.relative, f"cannot be read ({error.strerror or error})") from None
     if b"\x00" in raw[:65536]:

@@ -49,7 +49,7 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     findings: list[RedactionFinding] = []
     with _ParseCache.open(root, settings, strict) as cache:
         # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
-        sources = [SourceFile(source.path, cache.shown(source.relative, rules)) for source in discovered]
+        sources = [SourceFile(source.location, cache.shown(source.relative, rules)) for source in discovered]
         for source, loaded in _load_all(sources, settings, rules, strict, cache):
             if isinstance(loaded, SourceError):
                 if strict:
