@@ -159,7 +159,7 @@ def _reads_as_failed(command: CommandRun) -> bool:
 
 _ERROR_OPENING = re.compile(
     r"^(?:error|fatal|denied|exception|traceback|usage:|aws: error|an error occurred|.*\bFATAL ERROR\b|"
-    r"E\d{4}|npm err!|[\w./-]{1,40}:\s+(?:error|fatal)\b|"
+    r"E\d{4}|npm err!|[\w./-]{1,40}:\s+(?:error|fatal)\b|(?-i:[\w.]{0,80}[a-z](?:Error|Exception)):\s|"
     r".*(?:failed|timed out|permission denied|not found|connection refused|unauthorized|invalid choice|"
     r"unknown command|no such file or directory)\b)",
     re.IGNORECASE,

@@ -84,3 +84,19 @@ def test_misspelled_is_a_slip_of_the_keys_not_another_way_of_running_the_step() 
     assert not misspelled("aws ec2 run-instances --zone=us-east-1a", "aws ec2 run-instances --zone=us-east-1b")
     assert not misspelled("date -d '-30 min' +%s000", "date -v-30M +%s000")
     assert not misspelled("fly deploy --app web", "fly deploy --app web")
+
+
+def test_a_note_whose_output_opens_with_an_exception_class_reads_as_failed() -> None:
+    # No exit code in a hand-written note: `sqlalchemy.exc.OperationalError: ...` is how Python says it failed.
+    keys = KeyIndex()
+    lock = "sqlalchemy.exc.OperationalError: (psycopg2.errors.LockNotAvailable) canceling statement"
+    commands = [
+        CommandRun("alembic upgrade head", Provenance("n.md", 3), output=lock),
+        CommandRun("psql \"$DATABASE_URL\" -c 'select pg_terminate_backend(4242)'", Provenance("n.md", 5)),
+        CommandRun("alembic upgrade head", Provenance("n.md", 7), output="INFO  [alembic] Running upgrade"),
+        CommandRun("alembic current", Provenance("n.md", 9), output="retry_error_count: 0"),
+    ]
+    prepared = prepare_run(0, commands, keys)
+    assert [c.provenance.line for c in prepared.commands] == [7, 9]
+    (episode,) = prepared.episodes
+    assert episode.failed.provenance.line == 3 and len(episode.fixes) == 1
