@@ -225,10 +225,17 @@ LEADING_VERBS: dict[str, OperationType] = {
 "deployed report_worker with a longer timeout" is a deployment, not an incident."""
 
 
+_ROLLED_FORWARD = re.compile(r"^roll(?:ed|ing)?\b(?:\W+\w+){0,4}?\W+forward\b")
+"""`rolled the docs site forward`: a roll forward is a deployment, not a rollback."""
+
+
 def _leading_type(observation: Observation) -> str:
     for text in (observation.context, observation.title):
-        first = re.findall(r"[a-z]+", text.lower())[:1]
+        lowered = text.lower().strip()
+        first = re.findall(r"[a-z]+", lowered)[:1]
         if first and first[0] in LEADING_VERBS:
+            if _ROLLED_FORWARD.match(lowered):
+                return OperationType.DEPLOYMENT.value
             return LEADING_VERBS[first[0]].value
     return ""
 
@@ -446,6 +453,23 @@ def names_every_word(scope: str, observation: Observation, classification: Class
     every word of a free-text scope (a component's synonyms count: `db` for `database`)."""
     candidates = (classification.scope, _stated_text(observation))
     return any(_keyword_overlap(scope.lower(), candidate) >= 1.0 for candidate in candidates if candidate)
+
+
+def scope_words(scope: str) -> frozenset[str]:
+    """The words of a free-text scope that say something (not `the`, `for`, ...)."""
+    return frozenset(token for token in re.findall(r"[a-z0-9]+", scope.lower()) if token not in _STOP)
+
+
+def words_named(scope: str, observation: Observation) -> frozenset[str]:
+    """The words of a free-text scope (or a component synonym of each) that the observation's notes or
+    commands hold, whole words only (`queue` in `--queue-url`, not in `queues`)."""
+    haystack = words_of(_stated_text(observation) + " " + _command_text(observation))
+    found: set[str] = set()
+    for token in scope_words(scope):
+        synonyms = next((keywords for keywords in COMPONENT_KEYWORDS.values() if token in keywords), (token,))
+        if any(_has(haystack, synonym) for synonym in synonyms):
+            found.add(token)
+    return frozenset(found)
 
 
 def _keyword_overlap(wanted: str, candidate: str) -> float:

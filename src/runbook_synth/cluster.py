@@ -18,10 +18,13 @@ from runbook_synth.classify import (
     COMPONENT_KEYWORDS,
     TYPE_ALIASES,
     classify,
+    component_of,
     group_operation_type,
     names_every_word,
     operation_votes,
     scope_similarity,
+    scope_words,
+    words_named,
 )
 from runbook_synth.errors import NotEnoughRunsError, RunbookSynthError
 from runbook_synth.models import Classification, Corpus, Observation, OperationType, Pattern, Selection, SourceKind
@@ -238,6 +241,17 @@ def _split_by_stated_type(
     return [sorted(group, key=lambda o: o.path) for group, _, _ in kept]
 
 
+def _scope_in(observation: Observation, kind: str, found: dict[str, Classification]) -> str:
+    """A run's scope inside a group of `kind`: a symptom label ("shop api back revision") is an incident's
+    scope, so a run whose words alone made it an incident, in a group that is not one, is scoped as the
+    other runs are (by its component, else its context)."""
+    classification = found[observation.path]
+    incident = OperationType.INCIDENT_RESPONSE.value
+    if classification.operation_type != incident or kind == incident:
+        return classification.scope
+    return component_of(observation) or classification.scope
+
+
 def _tagged(group: Sequence[Observation]) -> bool:
     """Most of the group's runs carry a tag naming their type."""
     return sum(any(tag in TYPE_ALIASES for tag in o.tags) for o in group) * 2 > len(group)
@@ -251,9 +265,9 @@ def _group_label(group: Sequence[Observation], found: dict[str, Classification])
     if not kind:
         kinds = Counter(found[o.path].operation_type for o in group)
         kind = max(sorted(kinds), key=lambda name: kinds[name])
-    scopes = Counter(found[o.path].scope for o in group)
-    free = [found[o.path].scope for o in group if found[o.path].scope not in COMPONENT_KEYWORDS]
-    free = [label for label in free if label != "general"]
+    labels = [_scope_in(o, kind, found) for o in group]
+    scopes = Counter(labels)
+    free = [label for label in labels if label not in COMPONENT_KEYWORDS and label != "general"]
     if len(free) * 2 > len(group) and len(set(free)) > 1:
         counts = Counter(word for label in free for word in set(label.split()))
         first = max(sorted(set(free)), key=lambda label: (scopes[label], -len(label)))
@@ -318,20 +332,19 @@ def select(
     `found` is `classifications(corpus)`, computed once per corpus by the caller.
     """
     chosen = scope_members(scope, corpus, found, threshold)
-    adopt = _adopt_untyped(corpus, found, chosen, operation_type)
+    adopt = _adopted_types(corpus, found, chosen, operation_type)
     executions: list[Observation] = []
     failures: list[Observation] = []
     journals: list[Observation] = []
     related: list[Observation] = []
     write_ups: list[Observation] = []
     others: Counter[str] = Counter()
+    adopted: Counter[str] = Counter()
     for observation in corpus.observations:
         classification = found[observation.path]
         if observation.path not in chosen:
             continue
-        same_type = classification.operation_type == operation_type or (
-            adopt and classification.operation_type == OperationType.OTHER.value
-        )
+        same_type = classification.operation_type == operation_type or (classification.operation_type in adopt)
         if observation.kind == SourceKind.JOURNAL:
             if same_type:
                 journals.append(observation)
@@ -350,6 +363,8 @@ def select(
                 write_ups.append(observation)
         elif observation.is_execution:
             executions.append(observation)
+            if classification.operation_type != operation_type:
+                adopted[classification.operation_type] += 1
     # With no execution notes at all, incident write-ups that recorded their detection, triage and mitigation
     # commands are the runs (the /runbook spec mines incident runbooks from failures, journals and alarms).
     return Selection(
@@ -360,6 +375,7 @@ def select(
         tuple(journals),
         tuple(sorted(others.items())),
         tuple(related),
+        tuple(sorted(adopted.items())) if executions else (),
     )
 
 
@@ -388,8 +404,35 @@ def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], 
     best = max(scores.values(), default=0)
     if best:
         return {o.path for label, group in members.items() if scores[label] == best for o in group}
+    spread = _words_spread(wanted, members)
+    if spread:
+        return spread
     matching = {o.path for o in corpus.observations if scope_similarity(scope, o, found[o.path]) >= threshold}
     return _most_match(members, lambda o: o.path in matching) or matching or named
+
+
+SPREAD_SHARE = 1 / 3
+"""A group whose runs each say part of a scope ("queue at 40k", "orders backlog", `--queue-url`) is found by
+it when every word of it is in at least this share of the runs' notes and commands."""
+
+
+def _words_spread(wanted: str, members: dict[str, list[Observation]]) -> set[str]:
+    """The groups with runs whose runs, between them, hold every word of the scope: each word in at least
+    SPREAD_SHARE of the runs (notes or commands), the best-covered groups only."""
+    tokens = scope_words(wanted)
+    if not tokens:
+        return set()
+    coverage: dict[str, float] = {}
+    for label, group in members.items():
+        runs = [o for o in group if o.is_execution]
+        if not runs:
+            continue
+        counts: Counter[str] = Counter(word for o in runs for word in words_named(wanted, o))
+        coverage[label] = min(counts[token] for token in tokens) / len(runs)
+    best = max(coverage.values(), default=0.0)
+    if best < SPREAD_SHARE:
+        return set()
+    return {o.path for label, group in members.items() if coverage.get(label) == best for o in group}
 
 
 def _most_match(members: dict[str, list[Observation]], test: Callable[[Observation], bool]) -> set[str]:
@@ -423,13 +466,32 @@ def _commands_name(wanted: str, group: Sequence[Observation]) -> int:
 _SCOPE_STOP = frozenset({"the", "a", "an", "of", "to", "for", "on", "in", "and", "with"})
 
 
-def _adopt_untyped(corpus: Corpus, found: dict[str, Classification], chosen: set[str], operation_type: str) -> bool:
-    """Whether runs whose notes and commands name no type are taken as the type asked for: only when the
-    chosen groups hold no run of that type at all (the user's word is the only evidence there is)."""
+def _adopted_types(
+    corpus: Corpus, found: dict[str, Classification], chosen: set[str], operation_type: str
+) -> frozenset[str]:
+    """The types whose runs are taken as the type asked for: only when the chosen groups hold no run of that
+    type at all (the user's word is then the best evidence there is), runs nothing types (`other`), and runs
+    of a type nothing vouches for: no tag, no command verb naming it, and at most half of their notes' words
+    naming it ("released …", "hotfix …", "rolled … forward" over the same `aws s3 sync`)."""
     if operation_type == OperationType.OTHER.value:
+        return frozenset()
+    by_kind: dict[str, list[Observation]] = defaultdict(list)
+    for observation in corpus.observations:
+        if observation.is_execution and observation.path in chosen:
+            by_kind[found[observation.path].operation_type].append(observation)
+    if operation_type in by_kind:
+        return frozenset()
+    return frozenset(
+        kind for kind, runs in by_kind.items() if kind == OperationType.OTHER.value or _unvouched(kind, runs)
+    )
+
+
+def _unvouched(kind: str, runs: Sequence[Observation]) -> bool:
+    votes = [operation_votes(observation) for observation in runs]
+    if any(kind in vote.tagged or kind in vote.commands for vote in votes):
         return False
-    kinds = {found[o.path].operation_type for o in corpus.observations if o.is_execution and o.path in chosen}
-    return operation_type not in kinds and OperationType.OTHER.value in kinds
+    said = sum(sum(vote.stated.values()) for vote in votes)
+    return sum(vote.stated.get(kind, 0.0) for vote in votes) * 2 <= said
 
 
 def patterns(corpus: Corpus, found: dict[str, Classification], min_runs: int) -> tuple[Pattern, ...]:

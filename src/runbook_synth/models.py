@@ -268,6 +268,9 @@ class Selection:
     """Counts of matching executions of other types, to tell the user what was found instead."""
     related_failures: tuple[Observation, ...] = ()
     """Failures and error journals of the same scope but another type: used only where they touch a step."""
+    adopted: tuple[tuple[str, int], ...] = ()
+    """Runs of other types taken as the type asked for, by type and count, because nothing said what they
+    were (no tag, no command verb, their notes' words disagreeing) and none was of the type asked for."""
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,13 @@ def synthesize(
             f"The procedure is trivial ({len(steps)} step{'s' if len(steps) != 1 else ''}): "
             "a runbook may not be worth keeping for it."
         )
+    if selection.adopted:
+        counts = ", ".join(f"{count} {kind}" for kind, count in selection.adopted)
+        warnings.append(
+            f"No run was recorded as {selection.operation_type}: these runs ({counts}) are taken as it because "
+            "you asked for it and nothing else says what they were (no tag, no command naming a type, no "
+            "agreement in their notes). Tag the notes to be sure."
+        )
     if skipped:
         warnings.append(f"{len(skipped)} source file(s) were skipped: " + "; ".join(skipped[:10]))
     used = {source.path for entry, _ in entries for source in entry.sources}

@@ -233,3 +233,100 @@ def test_a_scope_written_as_one_word_in_the_commands_beats_its_words_scattered(t
     assert result.exit_code == 0, result.stderr
     commands = " ".join(command for step in json.loads(result.stdout)["steps"] for command in step["commands"])
     assert "az webapp" in commands and "ansible-playbook" not in commands
+
+
+def _generate(root: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [*args, "--root", str(root), "--stdout", "--format", "json"])
+    return result.exit_code, result.stdout, result.stderr
+
+
+SITE_RELEASE = [
+    "npm ci",
+    "npm run build",
+    "rsync -az --delete public/ deploy@web1.internal:/srv/www/site/",
+    "curl -fsSI https://www.example.org/",
+]
+SITE_WORDS = [
+    ("hotfix for the pricing page, incident follow-up", "customer saw old prices"),
+    ("migrated the docs site to the new theme", "after the review"),
+    ("scaled back the banner experiment on the site", "marketing asked"),
+    ("pushed the landing page", "friday"),
+]
+
+
+def test_a_type_nothing_vouches_for_is_taken_as_the_type_asked_for_with_a_warning(tmp_path: Path) -> None:
+    """Notes that call one procedure three things, commands that name no type: asked for a deployment of
+    the site, the runs are the deployment (said in a warning), not "found 0 deployments"."""
+    for index in range(8):
+        title, sentence = SITE_WORDS[index % 4]
+        note(tmp_path, f"2026-0{index % 9 + 1}-1{index}", f"site-{index}", title, sentence, SITE_RELEASE)
+    code, out, err = _generate(tmp_path, "deployment", "site")
+    assert code == 0, err
+    runbook = json.loads(out)
+    assert runbook["run_count"] == 8
+    assert [step["commands"][0] for step in runbook["steps"]][:2] == ["npm ci", "npm run build"]
+    assert any("No run was recorded as deployment" in warning for warning in runbook["warnings"])
+
+
+def test_a_roll_forward_is_a_deployment(tmp_path: Path) -> None:
+    for index in range(4):
+        title = "rolled the docs site forward" if index % 2 else "Rolling the site forward to the new build"
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"site-{index}", title, "after the review", SITE_RELEASE)
+    found = patterns(tmp_path)
+    assert {kind for kind, _ in found} == {"deployment"} and sum(found.values()) == 4, found
+
+
+def test_a_type_most_notes_agree_on_is_not_overruled_by_the_request(tmp_path: Path) -> None:
+    for index in range(6):
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"site-{index}", "rolled back the site", "bad css", SITE_RELEASE)
+    code, _, err = _generate(tmp_path, "deployment", "site")
+    assert code == 1 and "6 rollback" in err
+
+
+ROLLOUT_UNDO = [
+    "kubectl config use-context prod-eu",
+    "kubectl rollout history deployment/cart -n shop",
+    "kubectl rollout undo deployment/cart -n shop --to-revision={n}",
+    "kubectl rollout status deployment/cart -n shop --timeout=300s",
+    "kubectl get pods -n shop -l app=cart",
+]
+UNDO_WORDS = [
+    "cart incident: back to revision {n}",
+    "redeployed cart at revision {n} after the pager",
+    "cart outage, went back to {n}",
+]
+
+
+def test_a_rollback_group_is_scoped_by_its_component_not_by_its_incident_wording(tmp_path: Path) -> None:
+    """Runs whose words alone made them incidents ("cart incident: back to revision 41") carry a symptom
+    label; in a group the commands make a rollback (`kubectl rollout undo`) they are scoped as the others."""
+    for index in range(6):
+        n = str(40 + index)
+        commands = [command.replace("{n}", n) for command in ROLLOUT_UNDO]
+        title = UNDO_WORDS[index % 3].format(n=n)
+        slug = ("cart-incident-revision", "cart-redeploy", "cart-outage-revision")[index % 3]
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"{slug}-{index}", title, "pager went off", commands)
+    found = patterns(tmp_path)
+    assert found == {("rollback", "kubernetes"): 6}, found
+
+
+DRAIN = [
+    "aws sqs get-queue-attributes --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/invoices "
+    "--attribute-names ApproximateNumberOfMessages",
+    "aws ecs update-service --cluster prod --service invoice-worker --desired-count {n}",
+    "aws ecs wait services-stable --cluster prod --services invoice-worker",
+]
+DRAIN_WORDS = ["invoices piling up: {n} workers now", "backlog of invoices again", "paged, bumped workers to {n}"]
+
+
+def test_a_scope_each_of_whose_words_some_runs_say_finds_their_group(tmp_path: Path) -> None:
+    """No run says "queue backlog" whole: some say backlog, the commands say --queue-url. Between them the
+    runs hold every word, so the scope finds the group."""
+    for index in range(6):
+        n = str(4 + index)
+        commands = [command.replace("{n}", n) for command in DRAIN]
+        title = DRAIN_WORDS[index % 3].format(n=n)
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"invoices-{index}", title, "incident", commands)
+    code, out, err = _generate(tmp_path, "incident-response", "queue backlog")
+    assert code == 0, err
+    assert json.loads(out)["run_count"] == 6
