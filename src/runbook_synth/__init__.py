@@ -28,11 +28,12 @@ if TYPE_CHECKING:
     from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text
     from runbook_synth.lint_rules import Severity
     from runbook_synth.output import atomic_write
-    from runbook_synth.pipeline import generate, generate_and_write, list_patterns, survey_library, write
+    from runbook_synth.pipeline import generate, generate_and_write, list_patterns, write
     from runbook_synth.pipeline import ingest as ingest_sources
     from runbook_synth.pipeline import render as render_runbook
     from runbook_synth.scaffold import check_cli_argument, init_files
     from runbook_synth.settings import Settings, load_settings
+    from runbook_synth.snapshot import survey_library
     from runbook_synth.sources import ingest_cloudwatch, ingest_github
 
 _LAZY = {
@@ -57,7 +58,7 @@ _LAZY = {
     "generate_and_write": "runbook_synth.pipeline",
     "ingest_sources": "runbook_synth.pipeline:ingest",
     "list_patterns": "runbook_synth.pipeline",
-    "survey_library": "runbook_synth.pipeline",
+    "survey_library": "runbook_synth.snapshot",
     "render_runbook": "runbook_synth.pipeline:render",
     "write": "runbook_synth.pipeline",
     "check_cli_argument": "runbook_synth.scaffold",

@@ -1,9 +1,10 @@
 """Many runs' command sequences → ordered consensus columns: a progressive multiple sequence alignment.
 
-Each run is cleaned first (noise out, failed-then-retried commands lifted out as retry episodes), commands
-get key ids (same step = same masked command), runs are aligned one by one to a growing profile by longest
-common subsequence, and columns of the same command that never share a run (independent steps done in
-another order) are merged. A command seen twice in the same runs (check before and after) stays two columns.
+Each run is cleaned first (noise and typos out, failed-then-retried commands lifted out as retry episodes),
+commands get key ids (same step = same masked command), runs are aligned one by one to a growing profile by
+longest common subsequence, and columns of the same command that never share a run (independent steps done
+in another order) are merged, and so are columns of one command with another value at the same place (one
+step with a parameter). A command seen twice in the same runs (check before and after) stays two columns.
 """
 
 from __future__ import annotations
@@ -410,7 +411,8 @@ def align_sequences(runs: Sequence[PreparedRun], keys: KeyIndex) -> Alignment:
         for index in _seed_order(sequences):
             _add_run(profile, profile_ids, runs[index].run, sequences[index], runs[index].commands)
     columns = [Column(key_id, tuple(members)) for key_id, members in zip(profile_ids, profile, strict=True)]
-    columns = _merge_reordered(columns, max(2, len(runs) // 5))
+    landmark_runs = max(2, len(runs) // 5)
+    columns = _merge_variants(_merge_reordered(columns, landmark_runs), keys.keys, landmark_runs)
     return Alignment(tuple(columns), len(runs), tuple(keys.keys))
 
 
@@ -452,6 +454,85 @@ def _first_mergeable(columns: Sequence[Column], landmark_runs: int) -> tuple[int
             if not a.runs & columns[j].runs:
                 return i, j
     return None
+
+
+def _merge_variants(columns: list[Column], keys: Sequence[str], landmark_runs: int) -> list[Column]:
+    """Merge columns of one command written with another value that never share a run and stand at the same
+    place (no landmark column between them): one step with a parameter, not a step per value.
+
+    `fly scale vm shared-cpu-2x` and `fly scale vm performance-2x` get two key ids (one word is a large
+    share of a short command), so the alignment gives each its own column, each in some of the runs.
+    """
+    while True:
+        pair = _first_variant_pair(columns, keys, landmark_runs)
+        if pair is None:
+            return columns
+        i, j = pair
+        a, b = columns[i], columns[j]
+        keep, drop = (i, j) if len(a.members) >= len(b.members) else (j, i)
+        members = tuple(sorted(a.members + b.members, key=lambda m: (m.run, m.position)))
+        columns[keep] = Column(columns[keep].key_id, members)
+        del columns[drop]
+
+
+def _first_variant_pair(columns: Sequence[Column], keys: Sequence[str], landmark_runs: int) -> tuple[int, int] | None:
+    """The first (i, j), i < j, of columns one value apart, with no run in common and no landmark column
+    strictly between them. Only columns with the same command words and word count are compared, and a
+    column every run has cannot merge with anything."""
+    every = frozenset(run for column in columns for run in column.runs)
+    landmarks_before = [0]
+    shape_of: dict[int, tuple[tuple[str, ...], int]] = {}
+    later: dict[tuple[tuple[str, ...], int], list[int]] = defaultdict(list)
+    for index, column in enumerate(columns):
+        landmarks_before.append(landmarks_before[-1] + (len(column.runs) >= landmark_runs))
+        if column.key_id not in shape_of:
+            key = keys[column.key_id]
+            shape_of[column.key_id] = (tuple(skeleton(key)), len(key.split()))
+        if column.runs != every:
+            later[shape_of[column.key_id]].append(index)
+    for i, a in enumerate(columns):
+        if a.runs == every:
+            continue
+        same = later[shape_of[a.key_id]]
+        for j in same[bisect.bisect_right(same, i) :]:
+            if landmarks_before[j] - landmarks_before[i + 1] > 0:
+                break
+            b = columns[j]
+            if not a.runs & b.runs and one_value_apart(keys[a.key_id], keys[b.key_id]):
+                return i, j
+    return None
+
+
+def one_value_apart(first: str, second: str) -> bool:
+    """Whether two keys are one command with another value in one place: the same command words
+    (`skeleton`), and one word different that is a value (a flag's, or one that is no plain word), not a
+    command word or another option.
+
+    `kubectl get pods` and `kubectl get ns`, `git push` and `git pull` differ in a command word: different
+    steps (also after a flag's value: `kubectl -n shop get pods`). `--force` and `--prune` are different
+    options; `--size=2x` and `--size=4x`, `--size 2x` and `--size 4x` one option with two values.
+    """
+    if first == second or skeleton(first) != skeleton(second):
+        return False
+    first_words, second_words = first.split(), second.split()
+    if len(first_words) != len(second_words):
+        return False
+    differing = [position for position in range(len(first_words)) if first_words[position] != second_words[position]]
+    if len(differing) != 1:
+        return False
+    position = differing[0]
+    one, other = first_words[position], second_words[position]
+    if one.startswith("-") or other.startswith("-"):
+        return "=" in one and one.split("=", 1)[0] == other.split("=", 1)[0]
+    before = first_words[position - 1] if position else ""
+    if before.startswith("-") and "=" not in before:
+        return True
+    return not (_COMMAND_WORD.fullmatch(one) and _COMMAND_WORD.fullmatch(other))
+
+
+_COMMAND_WORD = re.compile(r"[a-z][a-z-]*")
+"""A word that may be a subcommand (`get`, `pods`, `update-service`) where it stands alone; a value has
+other characters (`performance-2x`, `deployment/web`, `v1.2`)."""
 
 
 def group_columns(columns: Sequence[Column]) -> list[list[Column]]:

@@ -478,7 +478,7 @@ def init_command(
 
 
 def main() -> None:
-    from runbook_synth.ingest.local import allow_parse_pool
+    from runbook_synth.processes import allow_process_pools
 
-    allow_parse_pool()  # the console script and `python -m runbook_synth` are safe to spawn workers from
+    allow_process_pools()  # the console script and `python -m runbook_synth` are safe to spawn workers from
     app()

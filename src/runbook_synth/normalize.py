@@ -191,8 +191,9 @@ def template_commands(instances: Sequence[tuple[int, str]], names: PlaceholderNa
     common_key, common_count = max(sorted(key_counts.items()), key=lambda item: item[1])
     if common_count * 2 > len(keyed):
         # A minority spelled differently (a typo that still ran, an extra flag) does not make the
-        # majority's words placeholders.
-        keyed = [item for item in keyed if item[2] == common_key]
+        # majority's words placeholders; a value chosen in several runs (two, and a tenth of them) does.
+        chosen = {key for key, count in key_counts.items() if count >= 2 and count * 10 >= len(keyed)}
+        keyed = [item for item in keyed if item[2] == common_key or item[2] in chosen]
     tokenized = [(run, words(command)) for run, command, _ in keyed]
     counts = Counter(len(tokens) for _, tokens in tokenized)
     size = max(counts, key=lambda length: (counts[length], -length))

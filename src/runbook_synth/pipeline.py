@@ -42,7 +42,7 @@ from runbook_synth.output import (
 )
 from runbook_synth.render import render_json, render_markdown
 from runbook_synth.settings import Settings
-from runbook_synth.snapshot import Survey, warm_runbook, warm_survey
+from runbook_synth.snapshot import warm_runbook
 from runbook_synth.sources import cloudwatch_evidence, stored_observations
 from runbook_synth.synthesize import synthesize
 
@@ -201,17 +201,6 @@ def list_patterns(
     found = classifications(corpus)
     surveyed = survey(corpus, checked, settings, today or date.today(), found)
     return surveyed, corpus, account(corpus, surveyed, found, settings, checked)
-
-
-def survey_library(root: Path, settings: Settings, strict: bool = False, today: date | None = None) -> Survey:
-    """What `runbook list` shows: from the last `regenerate` when nothing it read has changed, else surveyed."""
-    checked = check_root(root)
-    day = today or date.today()
-    known = warm_survey(checked, settings, strict, day)
-    if known is not None:
-        return known
-    surveyed, corpus, found = list_patterns(checked, settings, strict, day)
-    return Survey(surveyed, found, corpus.skipped)
 
 
 def account(

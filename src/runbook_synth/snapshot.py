@@ -271,6 +271,22 @@ def _replay(warnings: Any) -> bool:
     return True
 
 
+def survey_library(root: Path, settings: Settings, strict: bool = False, today: date | None = None) -> Survey:
+    """What `runbook list` shows: from the last `regenerate` when nothing it read has changed, else surveyed
+    (the pipeline is imported only then)."""
+    from runbook_synth.ingest.files import check_root
+
+    checked = check_root(root)
+    day = today or date.today()
+    known = warm_survey(checked, settings, strict, day)
+    if known is not None:
+        return known
+    from runbook_synth.pipeline import list_patterns
+
+    surveyed, corpus, found = list_patterns(checked, settings, strict, day)
+    return Survey(surveyed, found, corpus.skipped)
+
+
 def warm_survey(root: Path, settings: Settings, strict: bool, today: date) -> Survey | None:
     """The survey of the last regeneration, when nothing it read has changed since."""
     from runbook_synth.codec import account_from_json, pattern_from_json

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from runbook_synth.align import group_columns, most_common_operation
 from runbook_synth.models import Alignment, Column, Provenance, Step, StepRole, Support
-from runbook_synth.normalize import PlaceholderNames, representative_output, template_commands
+from runbook_synth.normalize import PlaceholderNames, command_key, representative_output, template_commands
 from runbook_synth.roles import role_of
 from runbook_synth.settings import Settings
 from runbook_synth.shell import strip_wrappers, words
@@ -39,6 +39,7 @@ def build_steps(alignment: Alignment, settings: Settings, names: PlaceholderName
     steps: list[Step] = []
     step_of_key: StepsOfKey = defaultdict(list)
     total = alignment.run_count
+    id_of_key = {key: key_id for key_id, key in enumerate(alignment.keys)}
     for number, group in enumerate(groups, start=1):
         templates: list[str] = []
         parameters: list[str] = []
@@ -46,7 +47,10 @@ def build_steps(alignment: Alignment, settings: Settings, names: PlaceholderName
             built = template_commands([(member.run, member.command.command) for member in column.members], names)
             templates.append(built.template)
             parameters.extend(parameter.name for parameter in built.parameters)
-            step_of_key[column.key_id].append(number)
+            # A column merged from several values of one command holds several keys: each is this step's.
+            member_ids = {id_of_key.get(command_key(member.command.command)) for member in column.members}
+            for key_id in sorted({column.key_id} | {key_id for key_id in member_ids if key_id is not None}):
+                step_of_key[key_id].append(number)
         runs = frozenset().union(*(column.runs for column in group))
         outputs = [member.command.output for member in group[-1].members]
         sources = sorted({member.command.provenance for column in group for member in column.members})

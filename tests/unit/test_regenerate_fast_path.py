@@ -353,12 +353,12 @@ def test_a_changed_parser_never_reads_the_parse_cache(
 def test_library_callers_parse_in_this_process_and_the_cli_may_use_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """A script calling the library may lack an `if __name__ == "__main__"` guard, and a spawned worker would
     re-run it from the top: only the CLI turns the pool on, and a worker never starts one of its own."""
-    from runbook_synth import cli
+    from runbook_synth import cli, processes
     from runbook_synth.ingest import local
 
-    monkeypatch.setitem(local._POOL, "allowed", False)
+    monkeypatch.setitem(processes._ALLOWED, "pools", False)
     assert local._workers(10_000) == 1
     monkeypatch.setattr(cli, "app", lambda: None)
     cli.main()
-    assert local._POOL["allowed"]
+    assert processes.process_pools_allowed()
     assert local._workers(10_000) == min(len(os.sched_getaffinity(0)), 10_000 // (local.POOL_MIN // 2))

@@ -72,7 +72,7 @@ def test_list_after_a_regeneration_is_the_full_survey_without_reading_a_source(
 ) -> None:
     regenerate(root, settings, today=DAY)
     reads = len(ingested)
-    warm = pipeline.survey_library(root, settings, today=LATER)
+    warm = snapshot.survey_library(root, settings, today=LATER)
     assert len(ingested) == reads  # answered from the snapshot
     patterns, corpus, account = pipeline.list_patterns(root, settings, today=LATER)
     assert warm == snapshot.Survey(patterns, account, corpus.skipped)
@@ -110,7 +110,7 @@ def test_a_changed_added_or_removed_source_takes_the_full_path(
     extra.write_text(runs[0].read_text().replace("deploy", "deploy "))
     added = pipeline.generate(_request(root, settings, DAY))
     assert not added.from_snapshot and len(ingested) == reads + 1
-    assert pipeline.survey_library(root, settings, today=DAY) == snapshot.Survey(
+    assert snapshot.survey_library(root, settings, today=DAY) == snapshot.Survey(
         *(lambda found: (found[0], found[2], found[1].skipped))(pipeline.list_patterns(root, settings, today=DAY))
     )
     assert len(ingested) == reads + 3
@@ -197,7 +197,7 @@ def test_warnings_are_said_again_and_a_quiet_record_does_not_hide_them(
         assert pipeline.generate(_request(root, settings, DAY)).from_snapshot
         warm = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
         caplog.clear()
-        pipeline.survey_library(root, settings, today=DAY)
+        snapshot.survey_library(root, settings, today=DAY)
         listed = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
     assert full and warm == full and listed == full
 

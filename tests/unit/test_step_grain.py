@@ -3,8 +3,13 @@ one step, not a step per value."""
 
 from __future__ import annotations
 
-from runbook_synth.align import KeyIndex, align_sequences, misspelled, prepare_run
-from runbook_synth.models import CommandRun, Provenance
+from collections.abc import Sequence
+
+from runbook_synth.align import KeyIndex, align_sequences, misspelled, one_value_apart, prepare_run
+from runbook_synth.models import CommandRun, PreparedRun, Provenance
+from runbook_synth.normalize import PlaceholderNames, template_commands
+from runbook_synth.settings import Settings
+from runbook_synth.steps import build_steps
 
 SCALE = "kubectl scale deployment/shop-api -n shop --replicas=12"
 TYPO = "kubectl scale deployment/shop-api -n shop --replica=12"
@@ -100,3 +105,84 @@ def test_a_note_whose_output_opens_with_an_exception_class_reads_as_failed() -> 
     assert [c.provenance.line for c in prepared.commands] == [7, 9]
     (episode,) = prepared.episodes
     assert episode.failed.provenance.line == 3 and len(episode.fixes) == 1
+
+
+# One parameter with a few values is one step, not a step per value.
+
+SIZES = ("shared-cpu-2x", "performance-2x")
+
+
+def prepare_all(keys: KeyIndex, sequences: Sequence[Sequence[str]]) -> list[PreparedRun]:
+    return [prepare_run(index, run_of(f"r{index}", *sequence), keys) for index, sequence in enumerate(sequences)]
+
+
+def columns_of(sequences: Sequence[Sequence[str]]) -> list[tuple[str, int]]:
+    keys = KeyIndex()
+    alignment = align_sequences(prepare_all(keys, sequences), keys)
+    return [(alignment.keys[column.key_id], len(column.runs)) for column in alignment.columns]
+
+
+def test_a_value_chosen_in_half_the_runs_is_one_step_with_a_parameter() -> None:
+    keys = KeyIndex()
+    runs = prepare_all(
+        keys, [["git pull", "fly deploy --app web", f"fly scale vm {SIZES[i % 2]} --app web"] for i in range(12)]
+    )
+    alignment = align_sequences(runs, keys)
+    assert [len(column.runs) for column in alignment.columns] == [12, 12, 12]
+    steps, _ = build_steps(alignment, Settings(), PlaceholderNames())
+    assert steps[-1].commands == ("fly scale vm {value}-2x --app web",) and not steps[-1].optional
+    built = template_commands([(m.run, m.command.command) for m in alignment.columns[-1].members])
+    assert {value for _, value in built.parameters[0].values} == {"shared-cpu", "performance"}
+
+
+def test_a_value_chosen_in_a_minority_of_runs_is_still_a_parameter() -> None:
+    instances = [(run, f"fly scale vm {SIZES[run >= 7]} --app web") for run in range(12)]
+    built = template_commands(instances)
+    assert built.template == "fly scale vm {value}-2x --app web"
+    assert sorted({value for _, value in built.parameters[0].values}) == ["performance", "shared-cpu"]
+
+
+def test_a_spelling_seen_in_one_run_does_not_make_a_placeholder() -> None:
+    instances = [(run, f"fly scale vm {SIZES[run == 11]} --app web") for run in range(12)]
+    assert template_commands(instances).template == "fly scale vm shared-cpu-2x --app web"
+
+
+def test_distinct_subcommands_at_the_same_place_stay_distinct_steps() -> None:
+    for first, second in [
+        ("kubectl get pods -n shop", "kubectl get ns -n shop"),
+        ("git push origin main", "git pull origin main"),
+    ]:
+        sequences = [["make build", first if index % 2 else second, "make check"] for index in range(8)]
+        assert sorted(count for _, count in columns_of(sequences)) == [4, 4, 8, 8], (first, second)
+
+
+def test_two_values_at_different_places_stay_two_steps() -> None:
+    early = [["fly scale vm shared-cpu-2x --app web", "a x", "b x", "c x"] for _ in range(4)]
+    late = [["a x", "b x", "c x", "fly scale vm performance-2x --app web"] for _ in range(4)]
+    assert sorted(count for _, count in columns_of(early + late)) == [4, 4, 8, 8, 8]
+
+
+def test_each_value_of_a_merged_step_leads_to_it_for_if_failed_advice() -> None:
+    keys = KeyIndex()
+    runs = prepare_all(keys, [["git pull", f"fly scale vm {SIZES[i % 2]} --app web"] for i in range(6)])
+    alignment = align_sequences(runs, keys)
+    _, step_of_key = build_steps(alignment, Settings(), PlaceholderNames())
+    index = KeyIndex.of(alignment)
+    assert step_of_key[index.id_of(f"fly scale vm {SIZES[0]} --app web")] == [2]
+    assert step_of_key[index.id_of(f"fly scale vm {SIZES[1]} --app web")] == [2]
+
+
+def test_one_value_apart_is_a_value_not_a_command_word_or_another_option() -> None:
+    assert one_value_apart("fly scale vm shared-cpu-2x --app web", "fly scale vm performance-2x --app web")
+    assert one_value_apart(
+        "kubectl rollout restart deployment/api -n shop", "kubectl rollout restart deployment/web -n shop"
+    )
+    assert one_value_apart("kubectl apply -f x --dry-run=client", "kubectl apply -f x --dry-run=server")
+    assert one_value_apart(
+        "aws ec2 run-instances --instance-type t3.large", "aws ec2 run-instances --instance-type m5.large"
+    )
+    assert not one_value_apart("kubectl get pods -n shop", "kubectl get ns -n shop")
+    assert not one_value_apart("git push origin main", "git pull origin main")
+    assert not one_value_apart("docker compose -f a.yml up -d", "docker compose -f a.yml down -d")
+    assert not one_value_apart("kubectl apply -f x --force", "kubectl apply -f x --prune")
+    assert not one_value_apart("fly scale vm shared-cpu-2x --app web", "fly scale vm performance-2x --app api")

@@ -21,6 +21,7 @@ from runbook_synth.ingest.files import SourceFile, discover, read_text, split_fr
 from runbook_synth.ingest.journals import parse_journal
 from runbook_synth.ingest.observations import parse_observation
 from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
+from runbook_synth.processes import process_pools_allowed
 from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
 from runbook_synth.state import StateStore, store_exists
@@ -249,20 +250,8 @@ def _from_cache(hit: str) -> _Loaded:
     return observation, found
 
 
-_POOL = {"allowed": False}
-
-
-def allow_parse_pool(allowed: bool = True) -> None:
-    """Let cold parses use a process pool. The CLI does: its entry points are safe to spawn from. Off for
-    library callers, whose script may not guard `if __name__ == "__main__"`: a spawned worker re-runs such a
-    script from the top, and Python refuses to start the pool from inside it."""
-    _POOL["allowed"] = allowed
-
-
 def _workers(files: int) -> int:
-    import multiprocessing
-
-    if files < POOL_MIN or not _POOL["allowed"] or multiprocessing.parent_process() is not None:
+    if files < POOL_MIN or not process_pools_allowed():
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
