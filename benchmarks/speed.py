@@ -7,9 +7,11 @@ For each size it writes a deterministic corpus (``benchmarks.speed_corpus``) und
 own: the floor (read every file and parse its frontmatter with python-frontmatter, nothing else),
 ``runbook --help``, ``runbook list``, one runbook of the corpus's biggest pattern cold (no state, no
 runbook on disk) and warm (right after the cold one), and, when ``runbook --help`` lists it, ``runbook
-regenerate`` cold, warm with nothing changed and warm after 1 % of the files changed. Each figure is the
-median of ``--runs`` runs (one run at the largest size, where a run costs minutes). A micro-benchmark puts
-one note of 10,000 and one of 100,000 commands through ``list`` and generation. Results go to
+regenerate`` cold, warm with nothing changed, ``list`` and the one runbook again in the state a
+regenerate leaves (what the nightly job gives the slash command), and warm after 1 % of the files
+changed. Each figure is the median of ``--runs`` runs (one run at the largest size, where a run costs
+minutes). A micro-benchmark puts one note of 10,000 and one of 100,000 commands through ``list`` and
+generation. Results go to
 ``benchmarks/results/speed.json`` and a markdown table is printed for the README. ``--profile`` also
 records pyinstrument profiles of ``list`` and one generation at the largest size up to 10,000 files.
 """
@@ -229,6 +231,10 @@ def bench_size(corpus: SpeedCorpus, runs: int, timeout: float, commands: set[str
         regenerate = [RUNBOOK, "regenerate", "--root", str(root), "--quiet"]
         measures.append(measure("regenerate (cold)", regenerate, REPO, runs, timeout, before=cold))
         measures.append(measure("regenerate (warm, unchanged)", regenerate, REPO, runs, timeout))
+        # the state a nightly regenerate leaves: `list` and the slash command's one runbook answer from it
+        listing = [RUNBOOK, "list", "--root", str(root), "--quiet"]
+        measures.append(measure("runbook list (after regenerate)", listing, REPO, runs, timeout))
+        measures.append(measure(f"{operation} {scope} (after regenerate)", generate, REPO, runs, timeout))
         originals = {path: (root / path).read_bytes() for path in corpus.paths}
         touched: set[str] = set()
         changed: list[Timed] = []
