@@ -133,11 +133,24 @@ def _migrate_to_v4(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE shown_paths (key TEXT PRIMARY KEY, shown TEXT NOT NULL)")
 
 
+def _migrate_to_v5(conn: sqlite3.Connection) -> None:
+    """A change counter for the remote records, bumped by triggers on every insert, update and delete, so a
+    command can tell that nothing changed without reading a million log events."""
+    conn.execute("CREATE TABLE changes (name TEXT PRIMARY KEY, counter INTEGER NOT NULL)")
+    conn.execute("INSERT INTO changes (name, counter) VALUES ('records', 0)")
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        conn.execute(
+            f"CREATE TRIGGER records_{event.lower()} AFTER {event} ON records"
+            " BEGIN UPDATE changes SET counter = counter + 1 WHERE name = 'records'; END"
+        )
+
+
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_to_v1,
     _migrate_to_v2,
     _migrate_to_v3,
     _migrate_to_v4,
+    _migrate_to_v5,
 )
 SCHEMA_VERSION: int = len(_MIGRATIONS)
 
@@ -554,23 +567,19 @@ class StateStore:
                     )
 
     def content_digest(self) -> tuple[str, int]:
-        """A digest of what generation reads from the store besides the parse cache (remote records and runbook
-        records), and how many remote records there are; streamed, in key order."""
+        """A digest of what generation reads from the store besides the parse cache (the remote records, by
+        their change counter and count; the runbook records, by content), and how many remote records there
+        are. Cheap with a million records: they are counted, not read."""
         digest = hashlib.blake2b(digest_size=20)
-        count = 0
-        queries = (
-            "SELECT source, key, scope, timestamp_ms, payload FROM records ORDER BY source, key",
-            f"SELECT {_RUNBOOK_COLUMNS} FROM runbooks ORDER BY name",
-        )
         with self._guard():
-            for number, sql in enumerate(queries):
-                digest.update(f"table {number}\x00".encode())
-                cursor = self._conn.execute(sql)
-                while batch := cursor.fetchmany(_READ_BATCH):
-                    for row in batch:
-                        count += number == 0
-                        digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-                        digest.update(b"\x00")
+            counter = self._conn.execute("SELECT counter FROM changes WHERE name = 'records'").fetchone()[0]
+            count = int(self._conn.execute("SELECT count(*) FROM records").fetchone()[0])
+            digest.update(f"records {counter} {count}\x00".encode())
+            cursor = self._conn.execute(f"SELECT {_RUNBOOK_COLUMNS} FROM runbooks ORDER BY name")
+            while batch := cursor.fetchmany(_READ_BATCH):
+                for row in batch:
+                    digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+                    digest.update(b"\x00")
         return digest.hexdigest(), count
 
 

@@ -251,7 +251,7 @@ def test_a_store_of_the_previous_schema_opens_and_gets_the_record_table(tmp_path
         store.set_regeneration("library", "{}")
         assert store.regeneration("library") == "{}"
     with sqlite3.connect(folder / STATE_FILE) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == state.SCHEMA_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == state.SCHEMA_VERSION == 5
 
 
 def _record(root: Path) -> dict[str, Any]:
