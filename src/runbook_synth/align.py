@@ -16,10 +16,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA, LCSseq
+from rapidfuzz.distance import LCSseq
 
 from runbook_synth.models import Alignment, Column, CommandRun, Member, PreparedRun, RetryEpisode, Selection
-from runbook_synth.normalize import command_key
+from runbook_synth.normalize import command_key, misspelled
 from runbook_synth.shell import is_noise, is_orientation
 
 _MERGE_DISTANCE = 4
@@ -124,30 +124,6 @@ def prepare_run(run: int, commands: Sequence[CommandRun], keys: KeyIndex) -> Pre
 
 def _failed(command: CommandRun) -> bool:
     return command.failed or _reads_as_failed(command)
-
-
-def misspelled(typed: str, meant: str) -> bool:
-    """Whether key `typed` is key `meant` with one word mistyped: a letter dropped, doubled, swapped or
-    struck wrong, in a flag's name or a command word, never in a flag's value.
-
-    A retry that changes how the command is run (`date -d '-30 min'` → `date -v-30M`, another zone) is
-    another attempt at the step; a slip of the keys is not an attempt at all.
-    """
-    typed_words, meant_words = typed.split(), meant.split()
-    if len(typed_words) != len(meant_words):
-        return False
-    pairs = zip(typed_words, meant_words, strict=True)
-    differing = [position for position, (typed_word, meant_word) in enumerate(pairs) if typed_word != meant_word]
-    if len(differing) != 1:
-        return False
-    position = differing[0]
-    wrong, right = typed_words[position], meant_words[position]
-    before = typed_words[position - 1] if position else ""
-    if before.startswith("-") and "=" not in before and not wrong.startswith("-"):
-        return False
-    wrong, right = wrong.split("=", 1)[0], right.split("=", 1)[0]
-    distance = OSA.distance(wrong, right)
-    return 0 < distance <= 2 and distance * 4 <= max(len(wrong), len(right))
 
 
 def _reads_as_failed(command: CommandRun) -> bool:

@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapidfuzz.distance import OSA
+
 from runbook_synth.catalog import ENVIRONMENT_SPELLINGS
 from runbook_synth.shell import strip_wrappers, words
 
@@ -192,7 +194,11 @@ def template_commands(instances: Sequence[tuple[int, str]], names: PlaceholderNa
     if common_count * 2 > len(keyed):
         # A minority spelled differently (a typo that still ran, an extra flag) does not make the
         # majority's words placeholders; a value chosen in several runs (two, and a tenth of them) does.
-        chosen = {key for key, count in key_counts.items() if count >= 2 and count * 10 >= len(keyed)}
+        chosen = {
+            key
+            for key, count in key_counts.items()
+            if count >= 2 and count * 10 >= len(keyed) and not misspelled(key, common_key)
+        }
         keyed = [item for item in keyed if item[2] == common_key or item[2] in chosen]
     tokenized = [(run, words(command)) for run, command, _ in keyed]
     counts = Counter(len(tokens) for _, tokens in tokenized)
@@ -219,6 +225,30 @@ def template_commands(instances: Sequence[tuple[int, str]], names: PlaceholderNa
         parameters.append(Parameter(name, middles))
         out.append(f"{prefix}{{{name}}}{suffix}")
     return CommandTemplate(" ".join(out), tuple(dict.fromkeys(parameters)))
+
+
+def misspelled(typed: str, meant: str) -> bool:
+    """Whether key `typed` is key `meant` with one word mistyped: a letter dropped, doubled, swapped or
+    struck wrong, in a flag's name or a command word, never in a flag's value.
+
+    A retry that changes how the command is run (`date -d '-30 min'` → `date -v-30M`, another zone) is
+    another attempt at the step; a slip of the keys is not an attempt at all.
+    """
+    typed_words, meant_words = typed.split(), meant.split()
+    if len(typed_words) != len(meant_words):
+        return False
+    pairs = zip(typed_words, meant_words, strict=True)
+    differing = [position for position, (typed_word, meant_word) in enumerate(pairs) if typed_word != meant_word]
+    if len(differing) != 1:
+        return False
+    position = differing[0]
+    wrong, right = typed_words[position], meant_words[position]
+    before = typed_words[position - 1] if position else ""
+    if before.startswith("-") and "=" not in before and not wrong.startswith("-"):
+        return False
+    wrong, right = wrong.split("=", 1)[0], right.split("=", 1)[0]
+    distance = OSA.distance(wrong, right)
+    return 0 < distance <= 2 and distance * 4 <= max(len(wrong), len(right))
 
 
 def _single_template(tokens: list[str], run: int, names: PlaceholderNames) -> CommandTemplate:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runbook_synth.align import KeyIndex, align_sequences, misspelled, one_value_apart, prepare_run
+from runbook_synth.align import KeyIndex, align_sequences, one_value_apart, prepare_run
 from runbook_synth.models import CommandRun, PreparedRun, Provenance
-from runbook_synth.normalize import PlaceholderNames, template_commands
+from runbook_synth.normalize import PlaceholderNames, misspelled, template_commands
 from runbook_synth.settings import Settings
 from runbook_synth.steps import build_steps
 
@@ -145,6 +145,12 @@ def test_a_value_chosen_in_a_minority_of_runs_is_still_a_parameter() -> None:
 def test_a_spelling_seen_in_one_run_does_not_make_a_placeholder() -> None:
     instances = [(run, f"fly scale vm {SIZES[run == 11]} --app web") for run in range(12)]
     assert template_commands(instances).template == "fly scale vm shared-cpu-2x --app web"
+
+
+def test_a_misspelled_flag_that_still_ran_in_two_runs_does_not_make_a_placeholder() -> None:
+    # Nothing said the typo failed (a note without exit codes): it is a spelling, not a value chosen.
+    instances = [(run, SCALE if run < 10 else TYPO) for run in range(12)]
+    assert template_commands(instances).template == SCALE
 
 
 def test_distinct_subcommands_at_the_same_place_stay_distinct_steps() -> None:
