@@ -29,12 +29,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.speed_corpus import SpeedCorpus, procedures, touch_share, write_big_note, write_speed_corpus
+from benchmarks.speed_sources import default_end, place_store, write_sources_store
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "benchmarks" / ".work" / "speed"
@@ -122,18 +123,18 @@ def measure(
     cwd: Path,
     runs: int,
     timeout: float,
-    before: list[Path] | None = None,
+    before: Callable[[], None] | None = None,
     env: dict[str, str] | None = None,
 ) -> Measure:
-    """Median of ``runs`` runs; ``before`` are paths removed before every run (state store, output)."""
+    """Median of ``runs`` runs; ``before`` runs before every run (a cold start: state store and output reset)."""
     times: list[float] = []
     cpu: list[float] = []
     peak = 0.0
     codes: list[int] = []
     note = ""
     for _ in range(runs):
-        for path in before or []:
-            _remove(path)
+        if before is not None:
+            before()
         timed = run_child(argv, cwd, timeout, env)
         codes.append(timed.exit_code)
         cpu.append(timed.cpu_seconds)
@@ -214,15 +215,31 @@ def state_paths(root: Path) -> list[Path]:
     return [root / ".runbook-synth", root / "runbooks"]
 
 
-def bench_size(corpus: SpeedCorpus, runs: int, timeout: float, commands: set[str]) -> dict[str, object]:
+def cold_start(root: Path, sources: Path | None) -> Callable[[], None]:
+    """Reset to a cold start: no runbooks, no parse cache, no snapshot; the ingested records (when the size
+    has them) kept, since `runbook ingest` is the only copy a user has of them."""
+
+    def reset() -> None:
+        for path in state_paths(root):
+            _remove(path)
+        if sources is not None:
+            place_store(sources, root)
+
+    return reset
+
+
+def bench_size(
+    corpus: SpeedCorpus, runs: int, timeout: float, commands: set[str], sources: Path | None = None
+) -> dict[str, object]:
     root = corpus.root
     operation, scope = biggest_pattern(corpus)
     print(f"{corpus.files} files, biggest pattern {operation} {scope!r}, {runs} run(s) each", file=sys.stderr)
-    cold = state_paths(root)
+    cold = cold_start(root, sources)
+    listing = [RUNBOOK, "list", "--root", str(root), "--quiet"]
     measures = [
         measure("floor", [sys.executable, "-c", FLOOR_CODE, str(root)], REPO, runs, timeout),
         measure("runbook --help", [RUNBOOK, "--help"], REPO, runs, timeout),
-        measure("runbook list", [RUNBOOK, "list", "--root", str(root), "--quiet"], REPO, runs, timeout),
+        measure("runbook list", listing, REPO, runs, timeout, before=cold),
     ]
     generate = generate_argv(operation, scope, root)
     measures.append(measure(f"{operation} {scope} (cold)", generate, REPO, runs, timeout, before=cold))
@@ -232,7 +249,6 @@ def bench_size(corpus: SpeedCorpus, runs: int, timeout: float, commands: set[str
         measures.append(measure("regenerate (cold)", regenerate, REPO, runs, timeout, before=cold))
         measures.append(measure("regenerate (warm, unchanged)", regenerate, REPO, runs, timeout))
         # the state a nightly regenerate leaves: `list` and the slash command's one runbook answer from it
-        listing = [RUNBOOK, "list", "--root", str(root), "--quiet"]
         measures.append(measure("runbook list (after regenerate)", listing, REPO, runs, timeout))
         measures.append(measure(f"{operation} {scope} (after regenerate)", generate, REPO, runs, timeout))
         originals = {path: (root / path).read_bytes() for path in corpus.paths}
@@ -262,6 +278,7 @@ def bench_size(corpus: SpeedCorpus, runs: int, timeout: float, commands: set[str
             item.cpu_ratio_to_floor = round(item.cpu_seconds / floor_cpu, 2)
     return {
         "files": corpus.files,
+        "sources": SOURCES_NOTE if sources is not None else "",
         "pattern": f"{operation} {scope}",
         "pattern_runs": max(corpus.runs_by_procedure.values()),
         "runs": runs,
@@ -428,6 +445,25 @@ def _save(path: Path, results: dict[str, object]) -> None:
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
+SOURCE_EVENTS = 1_000_000
+SOURCE_RUNS = 10_000
+SOURCES_NOTE = f"state store with {SOURCE_EVENTS:,} CloudWatch events and {SOURCE_RUNS:,} GitHub Actions runs"
+
+
+def sources_store() -> Path:
+    """The pristine records-only store, written once (about 20 s, 650 MB) and reused."""
+    folder = WORK / "sources"
+    path = folder / ".runbook-synth" / "state.sqlite"
+    stamp = folder / "stamp.json"
+    wanted = {"events": SOURCE_EVENTS, "runs": SOURCE_RUNS, "version": 1}
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == wanted:
+        return path
+    print(f"writing a {SOURCES_NOTE}", file=sys.stderr)
+    written = write_sources_store(folder, SOURCE_EVENTS, SOURCE_RUNS, default_end())
+    stamp.write_text(json.dumps(wanted), encoding="utf-8")
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes in files, comma-separated (50000 too)")
@@ -437,6 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-micro", action="store_true", help="skip the one-big-note micro-benchmark")
     parser.add_argument("--micro-only", action="store_true", help="rerun the micro-benchmark into existing results")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON results go")
+    parser.add_argument(
+        "--sources-at",
+        default="largest",
+        help="sizes whose state store holds 1,000,000 CloudWatch events and 10,000 CI runs: largest, all or none",
+    )
     options = parser.parse_args(argv)
     sizes = sorted(int(part) for part in options.sizes.split(",") if part.strip())
     WORK.mkdir(parents=True, exist_ok=True)
@@ -467,7 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size in sizes:
         corpus = corpus_for(size)
         runs = 1 if size == sizes[-1] and len(sizes) > 1 else options.runs
-        rows.append(bench_size(corpus, runs, options.timeout, commands))
+        with_sources = options.sources_at == "all" or (options.sources_at == "largest" and size == sizes[-1])
+        rows.append(bench_size(corpus, runs, options.timeout, commands, sources_store() if with_sources else None))
         results["sizes"], results["growth"] = rows, growth(rows)
         _save(options.output, results)  # a run of many minutes keeps what it measured if it is stopped
     results["micro"] = [] if options.no_micro else bench_micro(options.timeout)
