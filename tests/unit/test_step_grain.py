@@ -187,7 +187,11 @@ def test_one_value_apart_is_a_value_not_a_command_word_or_another_option() -> No
     assert one_value_apart(
         "aws ec2 run-instances --instance-type t3.large", "aws ec2 run-instances --instance-type m5.large"
     )
+    assert one_value_apart("fly scale vm shared-cpu-2x --app web", "fly scale vm shared-cpu-2x --app api")
     assert not one_value_apart("kubectl get pods -n shop", "kubectl get ns -n shop")
+    assert not one_value_apart("kubectl -n shop get pods", "kubectl -n shop get ns")
+    assert not one_value_apart("git --no-pager log -5", "git --no-pager show -5")
+    assert not one_value_apart("fly deploy --app web", "fly deploy --app api")
     assert not one_value_apart("git push origin main", "git pull origin main")
     assert not one_value_apart("docker compose -f a.yml up -d", "docker compose -f a.yml down -d")
     assert not one_value_apart("kubectl apply -f x --force", "kubectl apply -f x --prune")
