@@ -32,6 +32,8 @@ class KeyIndex:
         self.threshold = threshold
         self.keys: list[str] = []
         self._exact: dict[str, int] = {}
+        self._by_head: dict[tuple[str, ...], list[int]] = {}
+        """Ids of the known keys by skeleton: only keys of the same skeleton are compared, in id order."""
         self._aliases = aliases or {}
         """Command text → the key it is aligned by, when that is not its own (`launcher_aliases`)."""
 
@@ -39,9 +41,16 @@ class KeyIndex:
     def of(cls, alignment: Alignment) -> KeyIndex:
         """The index an alignment was made with: the same commands get the same ids again."""
         index = cls()
-        index.keys = list(alignment.keys)
-        index._exact = {key: number for number, key in enumerate(index.keys)}
+        for key in alignment.keys:
+            index._add(key)
         return index
+
+    def _add(self, key: str) -> int:
+        self.keys.append(key)
+        number = len(self.keys) - 1
+        self._exact.setdefault(key, number)
+        self._by_head.setdefault(tuple(skeleton(key)), []).append(number)
+        return number
 
     def key_of(self, command: str) -> str:
         """The masked key a command is aligned by (its launcher alias, else `command_key`)."""
@@ -51,14 +60,11 @@ class KeyIndex:
         key = self.key_of(command)
         if key in self._exact:
             return self._exact[key]
-        head = skeleton(key)
-        for index, known in enumerate(self.keys):
-            if skeleton(known) == head and fuzz.ratio(key, known) >= self.threshold:
+        for index in self._by_head.get(tuple(skeleton(key)), ()):
+            if fuzz.ratio(key, self.keys[index]) >= self.threshold:
                 self._exact[key] = index
                 return index
-        self.keys.append(key)
-        self._exact[key] = len(self.keys) - 1
-        return len(self.keys) - 1
+        return self._add(key)
 
 
 def skeleton(key: str, size: int = 3) -> list[str]:
