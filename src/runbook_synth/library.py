@@ -249,7 +249,7 @@ def sources_digest(
     mined from, the skipped files it warns about, the settings, the templates and the version. What parsing
     gave, not the files' bytes or mtimes: a fresh clone in CI gives the same digest, and an edit that changes
     nothing mining sees (a comment, trailing spaces) does not mine the runbook again."""
-    from runbook_synth.render import packaged_templates
+    from runbook_synth.resources import packaged_templates
 
     digest = hashlib.blake2b(digest_size=20)
 
@@ -505,6 +505,7 @@ def _record(
         "inputs": snapshot.output_inputs(scan, store, today),
         "core": snapshot.mining_inputs(scan, store, today),
         "taken_ns": scan.taken_ns,
+        "paths": scan.paths,
         "files": manifest,
         "outputs": _outputs_digest(folder),
         "dues": dues,

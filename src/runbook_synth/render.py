@@ -24,15 +24,7 @@ from runbook_synth.codec import plain
 from runbook_synth.display import printable
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.models import Runbook, type_title
-
-
-def packaged_templates() -> Path:
-    """The default templates: inside the installed package, or the repository's templates/ folder."""
-    installed = Path(__file__).parent / "templates"
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parents[2] / "templates"
-
+from runbook_synth.resources import packaged_templates
 
 RENDER_SECONDS = 10.0
 """A user template gets this much wall time; a template that loops for ever is an error, not a hang."""

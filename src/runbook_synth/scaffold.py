@@ -13,7 +13,7 @@ from pathlib import Path
 
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.output import atomic_write
-from runbook_synth.render import packaged_templates
+from runbook_synth.resources import packaged_templates
 
 SLASH_COMMAND = Path(".claude/commands/runbook.md")
 WORKFLOW = Path(".github/workflows/runbook-nightly.yml")

@@ -37,7 +37,7 @@ from runbook_synth.state import StateStore, fingerprint_file, store_exists
 log = logging.getLogger(__name__)
 
 RECORD = "library"
-VERSION = "fast-2"
+VERSION = "fast-3"
 """Bump when the record's shape or what it covers changes: every older record then misses."""
 RUNBOOK_PREFIX = "runbook/"
 """Mined runbooks are kept under this name prefix and their sources digest (one row each)."""
@@ -54,7 +54,10 @@ class Scan:
     of everything else that is not in the store."""
 
     files: tuple[tuple[str, str, int, int], ...]
-    """(key of the relative path, location, size, mtime_ns) per source file, in path order."""
+    """(relative path, location, size, mtime_ns) per source file, in path order. Never stored: a file's
+    name may hold a secret; the store keeps `path_key`s and `paths`."""
+    paths: str
+    """One digest of every relative path, in order: the same list of files, checked in one comparison."""
     core: str
     """Code, settings, strictness, configuration and refused files: what mining depends on."""
     static: str
@@ -73,7 +76,7 @@ class Survey:
 
 
 def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, templates_dir: Path | None) -> Scan:
-    from runbook_synth.render import packaged_templates
+    from runbook_synth.resources import packaged_templates
 
     taken = time.time_ns()
     discovered, refused = discover(root, settings.sources)
@@ -84,7 +87,7 @@ def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, tem
             size, mtime = info.st_size, info.st_mtime_ns
         except OSError:
             size, mtime = -1, -1
-        files.append((path_key(source.relative), source.location, size, mtime))
+        files.append((source.relative, source.location, size, mtime))
     core = _Digest()
     core.feed(VERSION, CODE_VERSION, code_digest(), repr(settings), str(strict))
     for path, reason in refused:
@@ -98,7 +101,10 @@ def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, tem
         static.feed("templates", label, str(folder))
         if folder is not None:
             static.feed(*folder_digest(folder))
-    return Scan(tuple(files), core.hexdigest(), static.hexdigest(), taken)
+    listing = hashlib.blake2b(digest_size=20)
+    for relative, _, _, _ in files:
+        listing.update(relative.encode("utf-8", "surrogatepass") + b"\x00")
+    return Scan(tuple(files), listing.hexdigest(), core.hexdigest(), static.hexdigest(), taken)
 
 
 class _Digest:
@@ -185,7 +191,8 @@ def manifest(found: Scan, previous: Mapping[str, Any] | None) -> list[list[Any]]
         known = {item[0]: item for item in previous.get("files", [])}
         taken = int(previous.get("taken_ns", 0))
     listed: list[list[Any]] = []
-    for key, path, size, mtime in found.files:
+    for relative, path, size, mtime in found.files:
+        key = path_key(relative)
         old = known.get(key)
         if old is not None and old[1] == size and old[2] == mtime and mtime < taken - RACY_NS:
             listed.append([key, size, mtime, old[3]])
@@ -198,7 +205,7 @@ def unchanged_files(record: Mapping[str, Any], found: Scan) -> list[list[Any]] |
     """The record's file list with the mtimes of touched-but-unchanged files brought up to date, or None when
     a source file was added, removed or changed since the record was taken."""
     files = record.get("files", [])
-    if [item[0] for item in files] != [key for key, _, _, _ in found.files]:
+    if record.get("paths") != found.paths or len(files) != len(found.files):
         return None
     taken = int(record.get("taken_ns", 0))
     refreshed: list[list[Any]] = []
