@@ -463,13 +463,7 @@ def scope_words(scope: str) -> frozenset[str]:
 def words_named(scope: str, observation: Observation) -> frozenset[str]:
     """The words of a free-text scope (or a component synonym of each) that the observation's notes or
     commands hold, whole words only (`queue` in `--queue-url`, not in `queues`)."""
-    haystack = words_of(_stated_text(observation) + " " + _command_text(observation))
-    found: set[str] = set()
-    for token in scope_words(scope):
-        synonyms = next((keywords for keywords in COMPONENT_KEYWORDS.values() if token in keywords), (token,))
-        if any(_has(haystack, synonym) for synonym in synonyms):
-            found.add(token)
-    return frozenset(found)
+    return _tokens_in(scope_words(scope), words_of(_stated_text(observation) + " " + _command_text(observation)))
 
 
 def _keyword_overlap(wanted: str, candidate: str) -> float:
@@ -477,10 +471,15 @@ def _keyword_overlap(wanted: str, candidate: str) -> float:
     tokens = [token for token in re.findall(r"[a-z0-9]+", wanted) if token not in _STOP]
     if not tokens:
         return 0.0
-    haystack = words_of(candidate)
-    hits = 0
+    found = _tokens_in(tokens, words_of(candidate))
+    return sum(token in found for token in tokens) / len(tokens)
+
+
+def _tokens_in(tokens: Iterable[str], haystack: str) -> frozenset[str]:
+    """The tokens the haystack holds, itself or as one of its component's synonyms (`db` for `database`)."""
+    found: set[str] = set()
     for token in tokens:
         synonyms = next((keywords for keywords in COMPONENT_KEYWORDS.values() if token in keywords), (token,))
         if any(_has(haystack, synonym) for synonym in synonyms):
-            hits += 1
-    return hits / len(tokens)
+            found.add(token)
+    return frozenset(found)

@@ -242,22 +242,15 @@ def _observations(selection: Selection, undo: Selection | None) -> list[Observat
     return sorted({obs.path: obs for obs in chosen}.values(), key=lambda obs: obs.path)
 
 
-def sources_digest(
-    root: Path, mined: MinedCorpus, pattern: Pattern, settings: Settings, templates_dir: Path | None
-) -> str:
+def sources_digest(mined: MinedCorpus, pattern: Pattern, settings: Settings, templates_dir: Path | None) -> str:
     """What a runbook depends on, in one digest: what was parsed out of every file (or stored record) it is
     mined from, the skipped files it warns about, the settings, the templates and the version. What parsing
     gave, not the files' bytes or mtimes: a fresh clone in CI gives the same digest, and an edit that changes
     nothing mining sees (a comment, trailing spaces) does not mine the runbook again."""
     from runbook_synth.resources import packaged_templates
 
-    digest = hashlib.blake2b(digest_size=20)
-
-    def feed(*parts: str) -> None:
-        for part in parts:
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x00")
-
+    digest = snapshot.Digest()
+    feed = digest.feed
     feed(CODE_VERSION, package_version(), pattern.operation_type, pattern.scope, repr(settings))
     selection, undo = _selections(mined, pattern, settings)
     for observation in _observations(selection, undo):
@@ -631,7 +624,7 @@ def _plan(
     if not pattern.enough_runs:
         reason = f"{pattern.executions} of {pattern.min_runs} runs needed"
         return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, reason))
-    digest = sources_digest(root, mined, pattern, settings, templates_dir)
+    digest = sources_digest(mined, pattern, settings, templates_dir)
     record = store.runbook_record(name)
     old_twin = read_twin(json_path)
     unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)

@@ -88,14 +88,14 @@ def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, tem
         except OSError:
             size, mtime = -1, -1
         files.append((source.relative, source.location, size, mtime))
-    core = _Digest()
+    core = Digest()
     core.feed(VERSION, CODE_VERSION, code_digest(), repr(settings), str(strict))
     for path, reason in refused:
         core.feed("refused", path, reason)
     found = find_config(root.resolve())
     if found is not None:
         core.feed("config", str(found[0]), file_digest(found[0]))
-    static = _Digest()
+    static = Digest()
     static.feed(core.hexdigest(), repr(tuple(names)))
     for label, folder in (("user", templates_dir), ("packaged", packaged_templates())):
         static.feed("templates", label, str(folder))
@@ -107,7 +107,9 @@ def scan(root: Path, settings: Settings, names: Sequence[str], strict: bool, tem
     return Scan(tuple(files), listing.hexdigest(), core.hexdigest(), static.hexdigest(), taken)
 
 
-class _Digest:
+class Digest:
+    """blake2b over NUL-separated text parts: what each digest of inputs here is fed."""
+
     def __init__(self) -> None:
         self._digest = hashlib.blake2b(digest_size=20)
 
