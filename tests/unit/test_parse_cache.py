@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_synth.ingest.local import load_corpus
+from runbook_synth.ingest.local import _Verbatim, load_corpus
 from runbook_synth.settings import Settings
 from runbook_synth.state import StateStore
 from tests.support.scenarios import write_deployment_history
@@ -92,3 +92,17 @@ def test_paths_are_redacted_once_and_only_their_redacted_form_is_stored(
     monkeypatch.undo()
     masked = Settings(redact_patterns=(("runs", r"execution-(?P<secret>9)-"),))  # other rules: redacted again
     assert any("execution-{runs}-" in obs.path for obs in load_corpus(tmp_path, masked).observations)
+
+
+def test_verbatim_looks_near_the_line_first_and_then_anywhere() -> None:
+    """Rebuilt strings are redacted again unless the source holds them verbatim; a note of 100,000 commands
+    must not scan its whole text per command, so the lines around the command's own line are looked at
+    first, and a string the source holds elsewhere is still found (no second redaction, no double finding)."""
+    lines = [f"aws s3 cp s3://bucket/file{index} ." for index in range(500)]
+    verbatim = _Verbatim("\n".join(lines))
+    assert verbatim.holds("aws s3 cp s3://bucket/file250 .", 251)
+    assert verbatim.holds("aws s3 cp s3://bucket/file250 .\naws s3 cp s3://bucket/file251 .", 251)
+    assert verbatim.holds("aws s3 cp s3://bucket/file3 .", 490)  # far from the line it claims: found anyway
+    assert verbatim.holds("aws s3 cp s3://bucket/file499 .", 10_000)  # a line past the end
+    assert not verbatim.holds("aws s3 cp s3://bucket/file2 . -p joined", 3)
+    assert not verbatim.holds("aws s3 cp s3://bucket/file1 .aws s3 cp", 0)

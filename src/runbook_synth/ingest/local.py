@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -336,6 +337,29 @@ def _parse_one(
     return _capped(observation, settings.max_commands_per_source), redacted.findings + late
 
 
+class _Verbatim:
+    """Whether a string occurs verbatim in a source text, looked for first in the lines around where it was
+    read (a command and its output sit within a few lines of the command's line), then anywhere: a note of
+    100,000 commands would otherwise scan its whole text once per command."""
+
+    SLACK = 40
+    """Lines before and after a string's own lines that the first look covers (fences, "Output:" lines)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        self.starts.extend(match.end() for match in re.finditer("\n", text))
+
+    def holds(self, value: str, line: int) -> bool:
+        if line > 0:
+            first = max(line - 1 - self.SLACK, 0)
+            last = line + value.count("\n") + self.SLACK
+            end = self.starts[last] if last < len(self.starts) else len(self.text)
+            if value in self.text[self.starts[min(first, len(self.starts) - 1)] : end]:
+                return True
+        return value in self.text
+
+
 def _redact_rebuilt_text(
     observation: Observation, text: str, rules: RedactionRules
 ) -> tuple[Observation, tuple[RedactionFinding, ...]]:
@@ -343,9 +367,10 @@ def _redact_rebuilt_text(
     exist as one line when the source was redacted: a `-p SECRET` on the next line is only a flag's value
     once joined. Every such string is redacted again; strings found verbatim in the source are not."""
     findings: list[RedactionFinding] = []
+    verbatim = _Verbatim(text)
 
     def again(value: str, line: int) -> str:
-        if not value or value in text:
+        if not value or verbatim.holds(value, line):
             return value
         redacted = redact_text(value, observation.path, rules, first_line=line or 1)
         findings.extend(redacted.findings)
