@@ -368,11 +368,18 @@ def _regenerate_fully(
     with _captured_warnings() as reading_warnings:
         mined = mine_corpus(root, settings, strict)
     chosen = choose_patterns(mined.patterns, names)
-    plans: list[_Plan] = []
-    for done, pattern in enumerate(chosen):
-        if progress is not None:
+    kept = {p: _kept(root, folder, mined, p, settings, store, force, templates_dir) for p in chosen}
+    to_mine = [pattern for pattern, plan in kept.items() if isinstance(plan, str)]
+    if progress is not None:
+        for done, pattern in enumerate(p for p in chosen if p not in to_mine):
             progress(done, len(chosen), runbook_name(pattern.operation_type, pattern.scope))
-        plans.append(_plan(root, folder, mined, pattern, settings, today, store, force, templates_dir))
+    runbooks = dict(zip(to_mine, _mine_all(mined, to_mine, settings, today, progress, len(chosen)), strict=True))
+    plans: list[_Plan] = []
+    for pattern in chosen:
+        plan = kept[pattern]
+        if isinstance(plan, str):
+            plan = _plan(root, folder, pattern, runbooks[pattern], plan, store, force, templates_dir)
+        plans.append(plan)
     if progress is not None:
         progress(len(chosen), len(chosen), INDEX_NAME)
     twins = library_twins(folder)
@@ -605,36 +612,99 @@ def choose_patterns(found: Sequence[Pattern], names: Sequence[str]) -> tuple[Pat
     return tuple(chosen[key] for key in sorted(chosen))
 
 
-def _plan(
+def _kept(
     root: Path,
     folder: Path,
     mined: MinedCorpus,
     pattern: Pattern,
     settings: Settings,
-    today: date,
     store: StateStore,
     force: bool,
     templates_dir: Path | None,
-) -> _Plan:
-    from runbook_synth.render import render_markdown, to_json_dict
-
+) -> _Plan | str:
+    """The plan of a pattern that is not mined now (not ready, or its sources unchanged since the runbook on
+    disk was written); otherwise its sources digest, for `_plan` once it is mined."""
     name = runbook_name(pattern.operation_type, pattern.scope)
     markdown_path, json_path = folder / f"{name}.md", twin_path(folder, name)
-    files = (_relative(markdown_path, root), _relative(json_path, root))
     if not pattern.enough_runs:
         reason = f"{pattern.executions} of {pattern.min_runs} runs needed"
         return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, reason))
     digest = sources_digest(mined, pattern, settings, templates_dir)
     record = store.runbook_record(name)
-    old_twin = read_twin(json_path)
-    unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
-    if not force and record and record.sources_digest == digest and old_twin is not None and markdown_path.is_file():
+    old_twin = read_twin(json_path) if not force and record and record.sources_digest == digest else None
+    if old_twin is not None and markdown_path.is_file():
+        unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
         return _Plan(unchanged, twin=old_twin, digest=digest, steps=len(old_twin.get("steps", [])))
-    try:
-        runbook = mine_runbook(mined, pattern, settings, today)
-    except EmptyRunbookError as error:
-        reason = str(error)
+    return digest
+
+
+# A pattern of fewer runs is mined in this process: forking costs more than it saves.
+FORK_MIN_RUNS = 400
+
+
+def _mine_all(
+    mined: MinedCorpus,
+    patterns: Sequence[Pattern],
+    settings: Settings,
+    today: date,
+    progress: Progress | None,
+    total: int,
+) -> list[Runbook | str]:
+    """Each pattern's runbook, or why mining gave no step; in forked processes on every core when there is
+    enough to mine (`processes.forked_map`: the corpus is inherited, the runbooks come back), the biggest
+    first. The same runbooks either way: mining is a pure function of the corpus."""
+    from runbook_synth.processes import cores, fork_available, forked_map
+
+    def one(pattern: Pattern) -> Runbook | str:
+        try:
+            return mine_runbook(mined, pattern, settings, today)
+        except EmptyRunbookError as error:
+            return str(error)
+
+    offset = total - len(patterns)
+
+    def say(done: int, pattern: Pattern) -> None:
+        if progress is not None:
+            progress(offset + done, total, runbook_name(pattern.operation_type, pattern.scope))
+
+    big = sum(1 for pattern in patterns if pattern.executions >= FORK_MIN_RUNS)
+    workers = min(cores(), big) if fork_available() else 1
+    if workers <= 1:
+        answers: list[Runbook | str] = []
+        for done, pattern in enumerate(patterns):
+            say(done, pattern)
+            answers.append(one(pattern))
+        return answers
+    order = sorted(range(len(patterns)), key=lambda i: (-patterns[i].executions, i))
+    biggest_first = [patterns[i] for i in order]
+    answers = forked_map(one, biggest_first, workers, lambda done, index: say(done, biggest_first[index]))
+    by_index = dict(zip(order, answers, strict=True))
+    return [by_index[i] for i in range(len(patterns))]
+
+
+def _plan(
+    root: Path,
+    folder: Path,
+    pattern: Pattern,
+    mined_runbook: Runbook | str,
+    digest: str,
+    store: StateStore,
+    force: bool,
+    templates_dir: Path | None,
+) -> _Plan:
+    """What regenerating a mined pattern writes (nothing yet): the runbook and its twin, unless they say the
+    same, or a refusal when it would lose what the runbook on disk has."""
+    from runbook_synth.render import render_markdown, to_json_dict
+
+    name = runbook_name(pattern.operation_type, pattern.scope)
+    markdown_path, json_path = folder / f"{name}.md", twin_path(folder, name)
+    files = (_relative(markdown_path, root), _relative(json_path, root))
+    if isinstance(mined_runbook, str):
+        reason = mined_runbook
         return _Plan(RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.NOT_READY, reason), steps=0)
+    runbook = mined_runbook
+    record = store.runbook_record(name)
+    old_twin = read_twin(json_path)
     mined_json = json.dumps(to_json_dict(runbook), ensure_ascii=False, sort_keys=True)
     steps = len(runbook.steps)
     if old_twin is not None and _same_content(old_twin, to_json_dict(runbook)):
@@ -657,6 +727,7 @@ def _plan(
         runbook.generated,
     )
     if not any(outcome.writes for outcome in outcomes):
+        unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
         return _Plan(unchanged, twin=twin, record=new_record, digest=digest, steps=steps, mined_json=mined_json)
     outcome = Outcome.CREATED if Outcome.CREATED in outcomes else Outcome.UPDATED
     written = tuple(text for text, change in zip(texts, outcomes, strict=True) if change.writes)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from runbook_synth import library, load_settings, snapshot
+from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
 from runbook_synth.library import Outcome, regenerate
 from runbook_synth.settings import Settings
 from runbook_synth.state import STATE_DIR, STATE_FILE, StateStore
@@ -362,3 +363,76 @@ def test_library_callers_parse_in_this_process_and_the_cli_may_use_a_pool(monkey
     cli.main()
     assert processes.process_pools_allowed()
     assert local._workers(10_000) == min(len(os.sched_getaffinity(0)), 10_000 // (local.POOL_MIN // 2))
+
+
+def _square_saying_pid(item: int) -> int:
+    logging.getLogger("runbook_synth.test").warning("item %d in %d", item, os.getpid())
+    if item == 3:
+        raise EmptyRunbookError("item 3 has no step")
+    return item * item
+
+
+def test_forked_map_keeps_item_order_says_what_children_logged_in_order_and_re_raises(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runbook_synth import processes
+
+    with caplog.at_level(logging.WARNING, logger="runbook_synth"):
+        assert processes.forked_map(_square_saying_pid, [5, 1, 4, 2], workers=2) == [25, 1, 16, 4]
+    said = [r.getMessage() for r in caplog.records]
+    assert [m.split(" in ")[0] for m in said] == ["item 5", "item 1", "item 4", "item 2"]
+    assert str(os.getpid()) not in {m.split(" in ")[1] for m in said}  # computed in the children
+    with pytest.raises(RunbookSynthError, match="item 3 has no step"):
+        processes.forked_map(_square_saying_pid, [1, 3, 2], workers=2)
+
+
+def test_runbooks_mined_in_forked_processes_are_those_one_process_mines(
+    root: Path,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The CLI mines many big patterns in forks: the same bytes, the same report, the same warnings, in order."""
+    import shutil
+
+    from runbook_synth import processes
+
+    other = tmp_path_factory.mktemp("forked")
+    shutil.copytree(root, other, dirs_exist_ok=True)
+    real = library.mine_runbook
+
+    def saying(mined: Any, pattern: Any, settings: Settings, today: date) -> Any:
+        logging.getLogger("runbook_synth.test").warning(
+            "mining %s %s in %d", pattern.operation_type, pattern.scope, os.getpid()
+        )
+        return real(mined, pattern, settings, today)
+
+    def said() -> list[tuple[str, str]]:
+        found = [r.getMessage().rpartition(" in ") for r in caplog.records if r.getMessage().startswith("mining ")]
+        caplog.clear()
+        return [(text, pid) for text, _, pid in found]
+
+    monkeypatch.setattr(library, "mine_runbook", saying)
+    with caplog.at_level(logging.WARNING, logger="runbook_synth"):
+        serial_report = regenerate(root, settings, today=DAY)
+        serially = said()
+        used: list[int] = []
+        real_map = processes.forked_map
+
+        def counting(function: Any, items: Any, workers: int, done: Any = None) -> Any:
+            used.append(workers)
+            return real_map(function, items, workers, done)
+
+        monkeypatch.setitem(processes._ALLOWED, "pools", True)
+        monkeypatch.setattr(processes, "cores", lambda: 2)
+        monkeypatch.setattr(library, "FORK_MIN_RUNS", 0)
+        monkeypatch.setattr(processes, "forked_map", counting)
+        forked_report = regenerate(other, load_settings(other), today=DAY)
+        in_forks = said()
+    assert used == [2]
+    assert len(serially) == 2 and {pid for _, pid in serially} == {str(os.getpid())}
+    assert [text for text, _ in in_forks] == [text for text, _ in serially]  # said in the same order
+    assert str(os.getpid()) not in {pid for _, pid in in_forks}  # but mined in the children
+    assert forked_report == serial_report
+    assert _library(other) == _library(root)

@@ -10,7 +10,6 @@ import contextlib
 import functools
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,7 +21,7 @@ from runbook_synth.ingest.files import SourceFile, discover, read_text, split_fr
 from runbook_synth.ingest.journals import parse_journal
 from runbook_synth.ingest.observations import parse_observation
 from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
-from runbook_synth.processes import process_pools_allowed
+from runbook_synth.processes import cores, process_pools_allowed
 from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
 from runbook_synth.state import StateStore, store_exists
@@ -254,11 +253,7 @@ def _from_cache(hit: str) -> _Loaded:
 def _workers(files: int) -> int:
     if files < POOL_MIN or not process_pools_allowed():
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, files // (POOL_MIN // 2)))
+    return max(1, min(cores(), files // (POOL_MIN // 2)))
 
 
 def _parse_file(
