@@ -120,13 +120,18 @@ def test_template_include_cannot_follow_a_symlink_out(runner: CliRunner, root: P
         ("{{ 1 / 0 }}", "ZeroDivisionError"),
         ("{{ runbook.steps + 1 }}", "TypeError"),
         ('{% extends "runbook.md.j2" %}', "recursion"),
-        ("{% for i in range(10**9) %}{% endfor %}", "template runbook.md.j2"),
+        ("{% for i in range(10**9) %}{% endfor %}", "larger than MAX_RANGE"),
+        (
+            "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+            "rendering took longer than 0.5",
+        ),
         (None, "not UTF-8"),
     ],
 )
 def test_a_template_that_fails_is_a_one_line_error(
-    runner: CliRunner, root: Path, tmp_path: Path, body: str | None, expected: str
+    runner: CliRunner, root: Path, tmp_path: Path, body: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("runbook_synth.render.RENDER_SECONDS", 0.5)
     templates = tmp_path / "tpl"
     templates.mkdir()
     target = templates / "runbook.md.j2"

@@ -114,3 +114,28 @@ def test_downgrade_guard_reads_markdown_and_json(tmp_path: Path) -> None:
     check_not_worse(markdown, 2, force=True)
     with pytest.raises(RunbookSynthError, match="mined from 4 runs and the new one from only 2"):
         check_not_worse(document, 2, force=False)
+
+
+def test_a_big_runbook_is_never_cut_off_by_the_limit_meant_for_a_user_template_that_loops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100,000-command note gave 'rendering took longer than 10s' on a slow machine with the packaged
+    template. The packaged templates have no limit; a user's has one that grows with the runbook."""
+    from dataclasses import replace
+
+    from runbook_synth import render
+
+    big = replace(RUNBOOK, steps=tuple(replace(STEP, number=n, commands=(f"echo {n}",) * 20) for n in range(1, 400)))
+    monkeypatch.setattr(render, "RENDER_SECONDS", 0.001)
+    monkeypatch.setattr(render, "RENDER_SECONDS_PER_ITEM", 0.0)
+    assert render_markdown(big).count("echo 399") == 20  # takes ~0.1 s: over a limit of 1 ms
+    user = tmp_path / "tpl"
+    user.mkdir()
+    forever = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
+    (user / "step.md.j2").write_text(forever)
+    monkeypatch.setattr(render, "RENDER_SECONDS", 0.2)
+    with pytest.raises(RunbookSynthError, match=r"rendering took longer than 0\.2s"):
+        render_markdown(big, user)  # a packaged template including the user's looping piece is still stopped
+    monkeypatch.setattr(render, "RENDER_SECONDS_PER_ITEM", 0.001)
+    assert render.render_time_limit(user, 100_000) == pytest.approx(100.2)
+    assert render.render_time_limit(tmp_path / "empty", 100_000) is None
