@@ -15,7 +15,7 @@ from runbook_synth.cluster import classifications, only_ready_scope, patterns, r
 from runbook_synth.errors import EmptyRunbookError, ParameterError, RunbookSynthError
 from runbook_synth.failures import failure_events
 from runbook_synth.ingest.files import check_root, source_folders, unread_markdown_folders
-from runbook_synth.ingest.local import load_corpus
+from runbook_synth.ingest.local import keep_parse_cache, load_corpus
 from runbook_synth.models import (
     Classification,
     Corpus,
@@ -180,6 +180,7 @@ def generate_and_write(
     with run_lock(root):
         out_dir = output_folder(root, out, source_folders(root, request.settings.sources))
         remove_stale_temporaries(out_dir)
+        keep_parse_cache(root)
         generated = generate(request)
         return generated, write(generated, out_dir, force)
 

@@ -106,3 +106,30 @@ def test_verbatim_looks_near_the_line_first_and_then_anywhere() -> None:
     assert verbatim.holds("aws s3 cp s3://bucket/file499 .", 10_000)  # a line past the end
     assert not verbatim.holds("aws s3 cp s3://bucket/file2 . -p joined", 3)
     assert not verbatim.holds("aws s3 cp s3://bucket/file1 .aws s3 cp", 0)
+
+
+def test_a_generate_that_writes_keeps_its_parses_and_one_that_prints_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second `runbook deployment lambda` was as slow as the first (57 s at 10,000 files): only `regenerate`
+    and `ingest` created the store the parse cache lives in."""
+    from datetime import date
+
+    from runbook_synth.ingest import local
+    from runbook_synth.models import GenerateRequest
+    from runbook_synth.pipeline import generate, generate_and_write
+
+    write_deployment_history(tmp_path)
+    request = GenerateRequest(tmp_path, "deployment", "lambda", date(2026, 12, 3))
+    printed = generate(request).text
+    assert not (tmp_path / ".runbook-synth").exists()
+    first, _ = generate_and_write(request)
+    assert (tmp_path / ".runbook-synth" / "state.sqlite").is_file()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged file was parsed again")
+
+    monkeypatch.setattr(local, "parse_observation", refuse)
+    monkeypatch.setattr(local, "parse_journal", refuse)
+    second, _ = generate_and_write(request, force=True)
+    assert first.text == second.text == printed
