@@ -678,7 +678,8 @@ def run_task(task: Task) -> Outcome:
         )
         return Outcome(task, None, completed.stderr.strip()[:300], completed.returncode, time.perf_counter() - started)
     from runbook_synth.errors import RunbookSynthError
-    from runbook_synth.pipeline import GenerateRequest, generate
+    from runbook_synth.generation import generate
+    from runbook_synth.models import GenerateRequest
 
     request = GenerateRequest(
         root=task.root, operation_type=task.operation_type, scope=task.scope, today=TODAY, output_format="json"

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from runbook_synth.cli import app
+from runbook_synth.generation import generate
+from runbook_synth.models import GenerateRequest
 from runbook_synth.output import run_lock
-from runbook_synth.pipeline import GenerateRequest, generate
 from tests.support.corpus import Call, Run, write_run
 from tests.support.scenarios import deployment_run, write_deployment_history
 

@@ -23,14 +23,15 @@ if TYPE_CHECKING:
     from runbook_synth.conformance import conformance as check_conformance
     from runbook_synth.conformance import conformance_summary
     from runbook_synth.drift import diff_paths, diff_runbooks, library_drift, render_drift_json, render_drift_markdown
+    from runbook_synth.generation import generate, generate_and_write, write
+    from runbook_synth.generation import render as render_runbook
     from runbook_synth.ingest.files import check_root
     from runbook_synth.library import RegenerateReport, regenerate
     from runbook_synth.lint import LintReport, exit_code, format_github, format_json, format_text
     from runbook_synth.lint_rules import Severity
     from runbook_synth.output import atomic_write
-    from runbook_synth.pipeline import generate, generate_and_write, list_patterns, write
     from runbook_synth.pipeline import ingest as ingest_sources
-    from runbook_synth.pipeline import render as render_runbook
+    from runbook_synth.pipeline import list_patterns
     from runbook_synth.scaffold import check_cli_argument, init_files
     from runbook_synth.settings import Settings, load_settings
     from runbook_synth.snapshot import survey_library
@@ -54,13 +55,13 @@ _LAZY = {
     "format_text": "runbook_synth.lint",
     "Severity": "runbook_synth.lint_rules",
     "atomic_write": "runbook_synth.output",
-    "generate": "runbook_synth.pipeline",
-    "generate_and_write": "runbook_synth.pipeline",
+    "generate": "runbook_synth.generation",
+    "generate_and_write": "runbook_synth.generation",
     "ingest_sources": "runbook_synth.pipeline:ingest",
     "list_patterns": "runbook_synth.pipeline",
     "survey_library": "runbook_synth.snapshot",
-    "render_runbook": "runbook_synth.pipeline:render",
-    "write": "runbook_synth.pipeline",
+    "render_runbook": "runbook_synth.generation:render",
+    "write": "runbook_synth.generation",
     "check_cli_argument": "runbook_synth.scaffold",
     "init_files": "runbook_synth.scaffold",
     "Settings": "runbook_synth.settings",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from runbook_synth.catalog import COMMAND_TYPE_WORDS
-from runbook_synth.models import Classification, Observation, OperationType, SourceKind
+from runbook_synth.models import TYPE_ALIASES, Classification, Observation, OperationType, SourceKind
 from runbook_synth.shell import strip_wrappers, words
 
 TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -94,18 +94,6 @@ _TYPE_ORDER = (
     OperationType.SCALING,
     OperationType.DEPLOYMENT,
 )
-TYPE_ALIASES = {
-    "incident": OperationType.INCIDENT_RESPONSE,
-    "incident-response": OperationType.INCIDENT_RESPONSE,
-    "incident_response": OperationType.INCIDENT_RESPONSE,
-    "deploy": OperationType.DEPLOYMENT,
-    "deployment": OperationType.DEPLOYMENT,
-    "rollback": OperationType.ROLLBACK,
-    "migration": OperationType.MIGRATION,
-    "scaling": OperationType.SCALING,
-    "scale": OperationType.SCALING,
-}
-
 COMPONENT_KEYWORDS: dict[str, tuple[str, ...]] = {
     "lambda": ("lambda", "serverless function", "update-function-code", "function-updated"),
     "frontend": (
@@ -414,13 +402,6 @@ _STOP = {
     "incident",
     "response",
 }
-
-
-def resolve_type(value: str) -> str:
-    """A user-given operation type, canonical ("incident" → "incident-response"); free words are allowed."""
-    cleaned = value.strip().lower()
-    alias = TYPE_ALIASES.get(cleaned)
-    return alias.value if alias else cleaned
 
 
 def scope_similarity(scope: str, observation: Observation, classification: Classification) -> float:

@@ -16,7 +16,6 @@ from rapidfuzz import fuzz
 
 from runbook_synth.classify import (
     COMPONENT_KEYWORDS,
-    TYPE_ALIASES,
     classify,
     component_of,
     group_operation_type,
@@ -27,7 +26,16 @@ from runbook_synth.classify import (
     words_named,
 )
 from runbook_synth.errors import NotEnoughRunsError, RunbookSynthError
-from runbook_synth.models import Classification, Corpus, Observation, OperationType, Pattern, Selection, SourceKind
+from runbook_synth.models import (
+    TYPE_ALIASES,
+    Classification,
+    Corpus,
+    Observation,
+    OperationType,
+    Pattern,
+    Selection,
+    SourceKind,
+)
 from runbook_synth.shell import strip_wrappers, words
 
 

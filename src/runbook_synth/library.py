@@ -216,7 +216,7 @@ def mine_corpus(root: Path, settings: Settings, strict: bool = False) -> MinedCo
 
 
 def _selections(mined: MinedCorpus, pattern: Pattern, settings: Settings) -> tuple[Selection, Selection | None]:
-    """The pattern's observations and those of the runs that undo it, as `pipeline.generate` selects them."""
+    """The pattern's observations and those of the runs that undo it, as `generation.generate` selects them."""
     from runbook_synth.cluster import select
 
     selection = select(mined.corpus, mined.found, pattern.operation_type, pattern.scope, settings.scope_threshold)

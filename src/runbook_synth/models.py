@@ -53,6 +53,26 @@ class OperationType(enum.StrEnum):
         return tuple(item for item in cls if item != cls.OTHER)
 
 
+TYPE_ALIASES = {  # what a user may type for an operation type
+    "incident": OperationType.INCIDENT_RESPONSE,
+    "incident-response": OperationType.INCIDENT_RESPONSE,
+    "incident_response": OperationType.INCIDENT_RESPONSE,
+    "deploy": OperationType.DEPLOYMENT,
+    "deployment": OperationType.DEPLOYMENT,
+    "rollback": OperationType.ROLLBACK,
+    "migration": OperationType.MIGRATION,
+    "scaling": OperationType.SCALING,
+    "scale": OperationType.SCALING,
+}
+
+
+def resolve_type(value: str) -> str:
+    """A user-given operation type, canonical ("incident" → "incident-response"); free words are allowed."""
+    cleaned = value.strip().lower()
+    alias = TYPE_ALIASES.get(cleaned)
+    return alias.value if alias else cleaned
+
+
 _TYPE_TITLES = {
     OperationType.DEPLOYMENT: "Deployment",
     OperationType.ROLLBACK: "Rollback",

@@ -614,8 +614,20 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
 
 
 def store_exists(root: Path) -> bool:
-    """Whether `runbook regenerate` or `runbook ingest` has created the store (read-only commands never do)."""
+    """Whether a command that writes has created the store (read-only commands never do)."""
     return (root / STATE_DIR / STATE_FILE).is_file()
+
+
+def keep_state(root: Path) -> None:
+    """A run that writes (a runbook, the library, ingested records) keeps what it parses: the state store is
+    created when missing, so the next run re-parses only the files that changed. Read-only runs (`list`,
+    `--stdout`, `--check`) never create it; a store that cannot be made only costs the cache, said once."""
+    if store_exists(root):
+        return
+    try:
+        StateStore.open(root).close()
+    except (RunbookSynthError, OSError) as error:
+        logger.warning("parse cache not kept: %s", error)
 
 
 def state_folder(root: Path) -> Path:

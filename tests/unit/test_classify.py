@@ -1,6 +1,6 @@
-from runbook_synth.classify import classify, resolve_type, scope_similarity
+from runbook_synth.classify import classify, scope_similarity
 from runbook_synth.cluster import merge_free_text_scopes
-from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind
+from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind, resolve_type
 
 
 def obs(

@@ -115,9 +115,9 @@ def test_a_generate_that_writes_keeps_its_parses_and_one_that_prints_creates_not
     and `ingest` created the store the parse cache lives in."""
     from datetime import date
 
+    from runbook_synth.generation import generate, generate_and_write
     from runbook_synth.ingest import local
     from runbook_synth.models import GenerateRequest
-    from runbook_synth.pipeline import generate, generate_and_write
 
     write_deployment_history(tmp_path)
     request = GenerateRequest(tmp_path, "deployment", "lambda", date(2026, 12, 3))

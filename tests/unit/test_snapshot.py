@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_synth import load_settings, pipeline, snapshot
+from runbook_synth import generation, load_settings, pipeline, snapshot
 from runbook_synth.codec import runbook_from_json
 from runbook_synth.library import mine_corpus, mine_runbook, regenerate
 from runbook_synth.models import GenerateRequest, OutputFormat, Shape
@@ -64,7 +64,7 @@ def _request(root: Path, settings: Settings, today: date, scope: str = "lambda",
 
 
 def _full(request: GenerateRequest) -> str:
-    return pipeline.generate(replace(request, reuse_snapshot=False)).text
+    return generation.generate(replace(request, reuse_snapshot=False)).text
 
 
 def test_list_after_a_regeneration_is_the_full_survey_without_reading_a_source(
@@ -92,7 +92,7 @@ def test_one_generate_after_a_regeneration_is_the_full_paths_runbook_dated_today
     regenerate(root, settings, today=DAY)
     reads = len(ingested)
     request = _request(root, settings, LATER, output_format=output_format, shape=shape)
-    warm = pipeline.generate(request)
+    warm = generation.generate(request)
     assert len(ingested) == reads and warm.from_snapshot
     assert warm.runbook.generated == LATER.isoformat()
     assert warm.text == _full(request)
@@ -103,22 +103,22 @@ def test_a_changed_added_or_removed_source_takes_the_full_path(
 ) -> None:
     regenerate(root, settings, today=DAY)
     runs = sorted((root / ".claude/observations").rglob("*.md"))
-    before = pipeline.generate(_request(root, settings, DAY)).runbook.run_count
+    before = generation.generate(_request(root, settings, DAY)).runbook.run_count
     reads = len(ingested)
 
     extra = runs[0].with_name("copy-of-" + runs[0].name)
     extra.write_text(runs[0].read_text().replace("deploy", "deploy "))
-    added = pipeline.generate(_request(root, settings, DAY))
+    added = generation.generate(_request(root, settings, DAY))
     assert not added.from_snapshot and len(ingested) == reads + 1
     assert snapshot.survey_library(root, settings, today=DAY) == snapshot.Survey(
         *(lambda found: (found[0], found[2], found[1].skipped))(pipeline.list_patterns(root, settings, today=DAY))
     )
     assert len(ingested) == reads + 3
     extra.unlink()
-    assert pipeline.generate(_request(root, settings, DAY)).from_snapshot  # the library is as recorded again
+    assert generation.generate(_request(root, settings, DAY)).from_snapshot  # the library is as recorded again
 
     runs[1].unlink()
-    removed = pipeline.generate(_request(root, settings, DAY))
+    removed = generation.generate(_request(root, settings, DAY))
     assert not removed.from_snapshot and removed.runbook.run_count < before
 
 
@@ -131,18 +131,18 @@ def test_an_edit_within_the_same_size_and_mtime_tick_is_seen(root: Path, setting
     info = path.stat()
     path.write_text(path.read_text().replace("lambda", "lambdb", 1))  # the same size
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # and the same mtime
-    assert not pipeline.generate(_request(root, settings, DAY)).from_snapshot
+    assert not generation.generate(_request(root, settings, DAY)).from_snapshot
 
 
 def test_other_settings_scopes_or_strictness_take_the_full_path(root: Path, settings: Settings) -> None:
     regenerate(root, settings, today=DAY)
-    assert pipeline.generate(_request(root, settings, DAY)).from_snapshot
-    assert not pipeline.generate(_request(root, replace(settings, min_runs=settings.min_runs + 1), DAY)).from_snapshot
-    assert not pipeline.generate(_request(root, settings, DAY, strict=True)).from_snapshot
-    assert not pipeline.generate(_request(root, settings, DAY, scope="")).from_snapshot  # which scope: full path
+    assert generation.generate(_request(root, settings, DAY)).from_snapshot
+    assert not generation.generate(_request(root, replace(settings, min_runs=settings.min_runs + 1), DAY)).from_snapshot
+    assert not generation.generate(_request(root, settings, DAY, strict=True)).from_snapshot
+    assert not generation.generate(_request(root, settings, DAY, scope="")).from_snapshot  # which scope: full path
     free = _request(root, settings, DAY, scope="lambda function deploys")
-    assert not pipeline.generate(free).from_snapshot
-    assert not pipeline.generate(replace(_request(root, settings, DAY), reuse_snapshot=False)).from_snapshot
+    assert not generation.generate(free).from_snapshot
+    assert not generation.generate(replace(_request(root, settings, DAY), reuse_snapshot=False)).from_snapshot
 
 
 def test_a_corrupt_or_missing_runbook_row_takes_the_full_path(root: Path, settings: Settings) -> None:
@@ -151,11 +151,11 @@ def test_a_corrupt_or_missing_runbook_row_takes_the_full_path(root: Path, settin
         (name,) = [n for n in store.regeneration_names(snapshot.RUNBOOK_PREFIX) if _row_is(store, n, "deployment")]
         store.set_regeneration(name, '{"steps": "not a list"}')
     request = _request(root, settings, DAY)
-    assert not pipeline.generate(request).from_snapshot
+    assert not generation.generate(request).from_snapshot
     with StateStore.open(root) as store:
         store.set_regenerations({name: None})
-    assert not pipeline.generate(request).from_snapshot
-    assert pipeline.generate(request).text == _full(request)
+    assert not generation.generate(request).from_snapshot
+    assert generation.generate(request).text == _full(request)
 
 
 def _row_is(store: StateStore, name: str, operation_type: str) -> bool:
@@ -186,15 +186,15 @@ def test_warnings_are_said_again_and_a_quiet_record_does_not_hide_them(
     logger.setLevel(logging.ERROR)  # --quiet
     try:
         regenerate(root, settings, today=DAY)
-        assert pipeline.generate(_request(root, settings, DAY)).from_snapshot  # quiet: nothing to say
+        assert generation.generate(_request(root, settings, DAY)).from_snapshot  # quiet: nothing to say
     finally:
         logger.setLevel(previous)
     with caplog.at_level(logging.WARNING, logger="runbook_synth"):
-        assert not pipeline.generate(_request(root, settings, DAY)).from_snapshot  # must say what quiet hid
+        assert not generation.generate(_request(root, settings, DAY)).from_snapshot  # must say what quiet hid
         full = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
         regenerate(root, settings, today=DAY, force=True)
         caplog.clear()
-        assert pipeline.generate(_request(root, settings, DAY)).from_snapshot
+        assert generation.generate(_request(root, settings, DAY)).from_snapshot
         warm = [r.getMessage() for r in caplog.records if "broken.md" in r.getMessage()]
         caplog.clear()
         snapshot.survey_library(root, settings, today=DAY)
@@ -238,3 +238,23 @@ def test_an_edit_mining_cannot_see_is_parsed_again_but_not_mined_again(
     path.write_text(path.read_text().replace("**Duration**: 20s", "**Duration**: 25s", 1))
     report = regenerate(root, settings, today=DAY)
     assert mined and report.changed  # the deployment, and the rollback whose undo section it is
+
+
+def test_a_warm_answer_loads_no_parser_aligner_or_clusterer(root: Path, settings: Settings) -> None:
+    """Importing the recipe (markdown-it, the redactor's patterns, alignment, clustering) was a third of a
+    warm `runbook deployment lambda`; the answer from the snapshot needs none of it."""
+    import subprocess
+    import sys
+
+    regenerate(root, settings, today=DAY)
+    probe = (
+        "import sys; from datetime import date; from pathlib import Path\n"
+        "from runbook_synth import generate, load_settings, GenerateRequest\n"
+        "root = Path(sys.argv[1])\n"
+        "done = generate(GenerateRequest(root, 'deployment', 'lambda', date(2026, 11, 30), load_settings(root),"
+        " reuse_snapshot=True))\n"
+        "heavy = ('pipeline', 'ingest.local', 'align', 'cluster', 'classify', 'redact', 'ingest.markdown')\n"
+        "print(done.from_snapshot, sorted(m for m in heavy if 'runbook_synth.' + m in sys.modules))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, check=True)
+    assert shown.stdout == "True []\n", shown.stderr

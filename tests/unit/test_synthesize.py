@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from runbook_synth.errors import NotEnoughRunsError
-from runbook_synth.models import Runbook, StepRole
-from runbook_synth.pipeline import GenerateRequest, generate
+from runbook_synth.generation import generate
+from runbook_synth.models import GenerateRequest, Runbook, StepRole
 from runbook_synth.roles import is_check
 from runbook_synth.settings import Settings
 from runbook_synth.stats import robust_durations

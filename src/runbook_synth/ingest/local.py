@@ -69,18 +69,6 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     return Corpus(tuple(observations), tuple(skipped), tuple(findings))
 
 
-def keep_parse_cache(root: Path) -> None:
-    """A run that writes (a runbook, the library, ingested records) keeps what it parses: the state store is
-    created when missing, so the next run re-parses only the files that changed. Read-only runs (`list`,
-    `--stdout`, `--check`) never create it; a store that cannot be made only costs the cache, said once."""
-    if store_exists(root):
-        return
-    try:
-        StateStore.open(root).close()
-    except (RunbookSynthError, OSError) as error:
-        log.warning("parse cache not kept: %s", error)
-
-
 class _ParseCache:
     """Parsed observations by content digest, in the state store when one exists (created by a run that
     writes: `generate`, `regenerate`, `ingest`); read-only runs never create it. The key covers everything
