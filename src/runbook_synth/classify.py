@@ -181,12 +181,12 @@ def operation_type_of(observation: Observation) -> str:
     leading = _leading_type(observation)
     if leading:
         return leading
-    stated = _stated_text(observation)
+    stated = _Text(_stated_text(observation))
     for operation in _TYPE_ORDER:
-        if any(_has(stated, keyword) for keyword in TYPE_KEYWORDS[operation]):
+        if stated.count(_TYPE_PROBES[operation]):
             return operation.value
-    commands = _command_text(observation)
-    scores = {op: sum(_has(commands, keyword) for keyword in TYPE_KEYWORDS[op]) for op in _TYPE_ORDER}
+    commands = _Text(_command_text(observation))
+    scores = {op: commands.count(_TYPE_PROBES[op]) for op in _TYPE_ORDER}
     best = max(_TYPE_ORDER, key=lambda op: scores[op])
     if scores[best]:
         return best.value
@@ -252,8 +252,8 @@ def operation_votes(observation: Observation) -> OperationVotes:
     if leading:
         stated[leading] = 1.0
     else:
-        text = _stated_text(observation)
-        named = [op.value for op in _TYPE_ORDER if any(_has(text, keyword) for keyword in TYPE_KEYWORDS[op])]
+        text = _Text(_stated_text(observation))
+        named = [op.value for op in _TYPE_ORDER if text.count(_TYPE_PROBES[op])]
         for name in named:
             stated[name] = stated.get(name, 0.0) + 1.0 / len(named)
     signalled = command_types(observation)
@@ -319,15 +319,42 @@ def command_types(observation: Observation) -> tuple[str, ...]:
 
 
 def component_scores(observation: Observation) -> dict[str, float]:
-    stated = _stated_text(observation)
-    commands = _command_text(observation)
+    stated = _Text(_stated_text(observation))
+    commands = _Text(_command_text(observation))
     scores: dict[str, float] = {}
-    for component, keywords in COMPONENT_KEYWORDS.items():
-        score = 3.0 * sum(_has(stated, keyword) for keyword in keywords)
-        score += 0.5 * min(sum(_has(commands, keyword) for keyword in keywords), 4)
+    for component, probes in _COMPONENT_PROBES.items():
+        score = 3.0 * stated.count(probes) + 0.5 * min(commands.count(probes), 4)
         if score:
             scores[component] = score
     return scores
+
+
+_Probes = tuple[tuple[str, bool], ...]
+
+
+def _probes(keywords: Iterable[str]) -> _Probes:
+    """`_has` for many keywords at once: a long keyword is looked for without spaces (found with its spaces,
+    it is found without them too), a short one as a whole word."""
+    return tuple(
+        (keyword.replace(" ", ""), True) if len(keyword) > 5 else (f" {keyword} ", False) for keyword in keywords
+    )
+
+
+_COMPONENT_PROBES = {component: _probes(keywords) for component, keywords in COMPONENT_KEYWORDS.items()}
+_TYPE_PROBES = {operation: _probes(keywords) for operation, keywords in TYPE_KEYWORDS.items()}
+
+
+class _Text:
+    """A `words_of` text and its spaceless form, made once for every keyword asked about."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.squeezed = text.replace(" ", "")
+
+    def count(self, probes: _Probes) -> int:
+        """How many of the keywords `_has` finds in the text."""
+        text, squeezed = self.text, self.squeezed
+        return sum(1 for needle, compact in probes if needle in (squeezed if compact else text))
 
 
 def component_of(observation: Observation) -> str:

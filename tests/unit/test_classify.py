@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from runbook_synth.classify import classify, scope_similarity
 from runbook_synth.cluster import merge_free_text_scopes
 from runbook_synth.models import CommandRun, Observation, Provenance, SourceKind, resolve_type
@@ -97,3 +100,17 @@ def test_free_text_scope_merge_matches_scikit_learn_char_wb_tfidf() -> None:
         "orders queue backlog": "queue backlog",
         "queue backlog": "queue backlog",
     }
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="ab .-", max_size=30),
+    st.lists(st.text(alphabet="ab .-", min_size=1, max_size=9).map(str.strip).filter(bool), max_size=8),
+)
+def test_keywords_counted_at_once_are_those_looked_for_one_by_one(text: str, keywords: list[str]) -> None:
+    """component_scores counts every keyword of a component in one pass over a prepared text (a third faster);
+    it must find exactly what `_has` finds keyword by keyword, long keywords without their spaces included."""
+    from runbook_synth.classify import _has, _probes, _Text, words_of
+
+    haystack = words_of(text)
+    assert _Text(haystack).count(_probes(keywords)) == sum(_has(haystack, keyword) for keyword in keywords)
