@@ -426,7 +426,9 @@ it when every word of it is in at least this share of the runs' notes and comman
 
 def _words_spread(wanted: str, members: dict[str, list[Observation]]) -> set[str]:
     """The groups with runs whose runs, between them, hold every word of the scope: each word in at least
-    SPREAD_SHARE of the runs (notes or commands), the best-covered groups only."""
+    SPREAD_SHARE of the runs (notes or commands), the best-covered groups only; or, below that share, the
+    one group whose runs hold every word at all ("backlog" in a quarter of the notes, "queue" in every
+    command), when no other group does."""
     tokens = scope_words(wanted)
     if not tokens:
         return set()
@@ -438,8 +440,9 @@ def _words_spread(wanted: str, members: dict[str, list[Observation]]) -> set[str
         counts: Counter[str] = Counter(word for o in runs for word in words_named(wanted, o))
         coverage[label] = min(counts[token] for token in tokens) / len(runs)
     best = max(coverage.values(), default=0.0)
-    if best < SPREAD_SHARE:
-        return set()
+    holding = [label for label, share in coverage.items() if share > 0]
+    if best < SPREAD_SHARE and len(holding) != 1:
+        return set()  # below the share, only the one group whose runs say every word at all is meant
     return {o.path for label, group in members.items() if coverage.get(label) == best for o in group}
 
 

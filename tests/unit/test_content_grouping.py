@@ -330,3 +330,34 @@ def test_a_scope_each_of_whose_words_some_runs_say_finds_their_group(tmp_path: P
     code, out, err = _generate(tmp_path, "incident-response", "queue backlog")
     assert code == 0, err
     assert json.loads(out)["run_count"] == 6
+
+
+RARE_WORDS = [
+    "invoice workers up to {n}, lag was bad",
+    "paged again, bumped workers to {n}",
+    "ecs invoice-worker desired {n}",
+    "bumped invoice-worker ({n})",
+    "workers -> {n}; the backlog cleared in 20 min",
+    "worker count {n} after the page",
+    "invoice-worker to {n}",
+    "more workers ({n})",
+]
+
+
+def test_the_one_group_whose_runs_say_every_word_of_a_scope_is_found_however_few_say_the_rarest(
+    tmp_path: Path,
+) -> None:
+    """One note in eight says "backlog", every command says the queue: the share of the rarer word is below
+    what a scope spread over several groups needs, but no other group's runs say both words at all."""
+    for index in range(8):
+        n = str(4 + index)
+        commands = [command.replace("{n}", n) for command in DRAIN]
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"invoices-{index}", RARE_WORDS[index].format(n=n), "", commands)
+    for index in range(4):
+        title, sentence = SITE_WORDS[index % len(SITE_WORDS)]
+        note(tmp_path, f"2026-0{index + 1}-2{index}", f"site-{index}", title, sentence, SITE_RELEASE)
+    code, out, err = _generate(tmp_path, "incident-response", "queue backlog")
+    assert code == 0, err
+    runbook = json.loads(out)
+    assert runbook["run_count"] == 8
+    assert all(source.split("/")[-1].split("-", 3)[-1].startswith("invoices") for source in runbook["sources"])
