@@ -24,6 +24,7 @@ from runbook_synth.classify import (
     scope_similarity,
     scope_words,
     words_named,
+    words_of,
 )
 from runbook_synth.errors import NotEnoughRunsError, RunbookSynthError
 from runbook_synth.models import (
@@ -93,7 +94,9 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
     and name each group by all its runs' evidence (`operation_votes`, the scopes its runs were given).
 
     Failures, journals and runs without commands follow their word label to the group most of that label's
-    executions joined. Deterministic: runs are visited in path order, groups largest first.
+    executions joined; a failure or journal whose label no run has joins the group whose program and
+    sub-command it names (`_group_named_by_commands`). Deterministic: runs are visited in path order, groups
+    largest first.
     """
     executions = sorted((o for o in corpus.observations if o.is_execution), key=lambda o: o.path)
     vocabularies = {o.path: command_vocabulary(o) for o in executions}
@@ -107,12 +110,13 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
         groups.extend(_split_by_stated_type(candidate, found, by_path))
     result = dict(found)
     moved: dict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
-    for group in groups:
-        label = _group_label(group, found)
+    labelled = [(_group_label(group, found), group) for group in groups]
+    for label, group in labelled:
         for observation in group:
             old = found[observation.path]
             moved[(old.operation_type, old.scope)][label] += 1
             result[observation.path] = Classification(*label)
+    programs: list[tuple[tuple[str, str], list[str]]] | None = None
     for observation in corpus.observations:
         if observation.path in by_path:
             continue
@@ -121,7 +125,33 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
         if targets:
             label = max(sorted(targets), key=lambda key: targets[key])
             result[observation.path] = Classification(*label)
+        elif observation.kind in (SourceKind.FAILURE, SourceKind.JOURNAL):
+            if programs is None:
+                programs = [(label, _group_verbs(group, vocabularies)) for label, group in labelled]
+            named = _group_named_by_commands(observation, programs)
+            if named is not None:
+                result[observation.path] = Classification(*named)
     return result
+
+
+def _group_verbs(group: Sequence[Observation], vocabularies: dict[str, frozenset[str]]) -> list[str]:
+    """A program with its sub-command that most of the group's runs run (`alembic upgrade`), as words."""
+    common = Counter(
+        prefix for o in group for prefix in {" ".join(verb.split()[:2]) for verb in vocabularies.get(o.path, ())}
+    )
+    return sorted(words_of(verb) for verb, count in common.items() if " " in verb and count * 2 >= len(group))
+
+
+def _group_named_by_commands(
+    lesson: Observation, programs: Sequence[tuple[tuple[str, str], list[str]]]
+) -> tuple[str, str] | None:
+    """The group a failure or journal whose words match no run's label belongs to by what it names: a
+    program and sub-command most of the group's runs run (`alembic upgrade` in "alembic upgrade hits lock
+    timeout", or in its failed command), when the groups that run what it names are all of one label."""
+    failure = lesson.failure
+    text = words_of(" ".join([lesson.title, failure.failed_command if failure else "", lesson.context]))
+    named = {label for label, verbs in programs if any(verb in text for verb in verbs)}
+    return named.pop() if len(named) == 1 else None
 
 
 def _tfidf(sets: Sequence[frozenset[str]]) -> list[Vector]:

@@ -361,3 +361,43 @@ def test_the_one_group_whose_runs_say_every_word_of_a_scope_is_found_however_few
     runbook = json.loads(out)
     assert runbook["run_count"] == 8
     assert all(source.split("/")[-1].split("-", 3)[-1].startswith("invoices") for source in runbook["sources"])
+
+
+FLYWAY = [
+    "flyway info -configFiles=conf/prod.conf",
+    "flyway migrate -configFiles=conf/prod.conf -outOfOrder=false",
+    "psql \"$DB_URL\" -c 'select version from flyway_schema_history order by installed_rank desc limit 1'",
+]
+STUCK = """---
+title: flyway migrate timeout on prod
+category: error
+date: 2026-07-02
+---
+
+# flyway migrate timeout on prod
+
+## What happened
+`ERROR: canceling statement due to lock timeout` about 40s in.
+
+## Cause
+a vacuum on invoices held the lock
+
+## Fix
+```bash
+psql "$DB_URL" -c "select pg_cancel_backend(pid) from pg_stat_activity where query like 'autovacuum%'"
+```
+"""
+
+
+def test_a_journal_whose_words_name_no_run_joins_the_group_whose_command_it_names(tmp_path: Path) -> None:
+    """ "flyway migrate timeout on prod" reads as an incident (timeout) scoped by its own words, a label no
+    run has; the `flyway migrate` it names is what one group's runs do, so the migration runbook has it."""
+    for index in range(5):
+        note(tmp_path, f"2026-0{index + 1}-0{index + 1}", f"db-{index}", f"schema v{index + 40}", "", FLYWAY)
+    journal = tmp_path / ".claude" / "journals" / "error" / "2026-07-02-flyway-stuck.md"
+    journal.parent.mkdir(parents=True)
+    journal.write_text(STUCK, encoding="utf-8")
+    code, out, err = _generate(tmp_path, "migration", "")
+    assert code == 0, err
+    cited = [source for entry in json.loads(out)["troubleshooting"] for source in entry["sources"]]
+    assert any("2026-07-02-flyway-stuck.md" in source for source in cited), cited
