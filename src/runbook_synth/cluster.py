@@ -127,19 +127,26 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
             result[observation.path] = Classification(*label)
         elif observation.kind in (SourceKind.FAILURE, SourceKind.JOURNAL):
             if programs is None:
-                programs = [(label, _group_verbs(group, vocabularies)) for label, group in labelled]
+                programs = [(label, _group_verbs(group)) for label, group in labelled]
             named = _group_named_by_commands(observation, programs)
             if named is not None:
                 result[observation.path] = Classification(*named)
     return result
 
 
-def _group_verbs(group: Sequence[Observation], vocabularies: dict[str, frozenset[str]]) -> list[str]:
-    """A program with its sub-command that most of the group's runs run (`alembic upgrade`), as words."""
-    common = Counter(
-        prefix for o in group for prefix in {" ".join(verb.split()[:2]) for verb in vocabularies.get(o.path, ())}
-    )
-    return sorted(words_of(verb) for verb, count in common.items() if " " in verb and count * 2 >= len(group))
+def _group_verbs(group: Sequence[Observation]) -> list[str]:
+    """A program with its sub-command that most of the group's runs run (`alembic upgrade`, and `flyway
+    migrate` from `flyway -configFiles=x migrate`: flags are passed over), as words."""
+    common = Counter(prefix for o in group for prefix in {_program_and_verb(run.command) for run in o.commands[:200]})
+    return sorted(words_of(verb) for verb, count in common.items() if verb and count * 2 >= len(group))
+
+
+def _program_and_verb(command: str) -> str:
+    tokens = words(strip_wrappers(command.split("\n", 1)[0]))
+    if not tokens:
+        return ""
+    verb = next((token for token in tokens[1:8] if not token.startswith("-") and _VERB.match(token)), "")
+    return f"{tokens[0].rsplit('/', 1)[-1]} {verb}" if verb else ""
 
 
 def _group_named_by_commands(

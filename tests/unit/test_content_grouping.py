@@ -364,8 +364,8 @@ def test_the_one_group_whose_runs_say_every_word_of_a_scope_is_found_however_few
 
 
 FLYWAY = [
-    "flyway info -configFiles=conf/prod.conf",
-    "flyway migrate -configFiles=conf/prod.conf -outOfOrder=false",
+    "flyway -configFiles=conf/prod.conf info",
+    "flyway -configFiles=conf/prod.conf -outOfOrder=false migrate",
     "psql \"$DB_URL\" -c 'select version from flyway_schema_history order by installed_rank desc limit 1'",
 ]
 STUCK = """---
