@@ -130,11 +130,12 @@ def render_markdown(runbook: Runbook, templates_dir: Path | None = None, name: s
     return render_template(name, runbook_context(runbook), templates_dir, items)
 
 
-def render_time_limit(templates_dir: Path | None, items: int) -> float | None:
+def render_time_limit(templates_dir: Path | None, items: int, listing: tuple[str, ...] | None = None) -> float | None:
     """No limit for the packaged templates (ours, linear in the runbook); once the user's folder holds any
     template (it may be the one rendered or one that a packaged template includes), a limit that grows with
-    the size of what is rendered."""
-    if not any(name.endswith(".j2") for name in _listing(templates_dir)):
+    the size of what is rendered. ``listing`` is the folder's, when the caller has already listed it."""
+    listed = _listing(templates_dir) if listing is None else listing
+    if not any(name.endswith(".j2") for name in listed):
         return None
     return RENDER_SECONDS + RENDER_SECONDS_PER_ITEM * items
 
@@ -143,9 +144,10 @@ def render_template(name: str, context: dict[str, Any], templates_dir: Path | No
     """Any template (the user's copy first), sandboxed and time-limited; every failure is one line.
 
     ``items`` is how big the context is (commands, sources, entries): it widens a user template's time limit."""
+    listing = _listing(templates_dir)  # listed once: for the environment and for the time limit
     try:
-        template = environment(templates_dir).get_template(name)
-        with _time_limit(render_time_limit(templates_dir, items), name):
+        template = _environment(templates_dir, listing).get_template(name)
+        with _time_limit(render_time_limit(templates_dir, items, listing), name):
             return template.render(**context)
     except jinja2.TemplateNotFound as error:
         raise RunbookSynthError(
