@@ -10,7 +10,6 @@ without importing them.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -27,6 +26,8 @@ def allow_process_pools(allowed: bool = True) -> None:
 
 def process_pools_allowed() -> bool:
     """Allowed, and not inside a worker (a worker never starts a pool of its own)."""
+    import multiprocessing  # here, not at the top: every command imports this module, few start a pool
+
     return _ALLOWED["pools"] and multiprocessing.parent_process() is None
 
 
@@ -49,6 +50,8 @@ _said_here: list[_Said] = []
 
 def fork_available() -> bool:
     """Pools are allowed and this platform forks (Linux); macOS and Windows take the serial path."""
+    import multiprocessing
+
     return process_pools_allowed() and "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
 
 

@@ -240,6 +240,28 @@ def test_an_edit_mining_cannot_see_is_parsed_again_but_not_mined_again(
     assert mined and report.changed  # the deployment, and the rollback whose undo section it is
 
 
+def test_a_warm_list_imports_nothing_it_does_not_use(root: Path, settings: Settings) -> None:
+    """`runbook list` after a regenerate answers from the record: no file is parsed (no YAML, no markdown),
+    no pool is started, and typer's pydantic (0.2 s; typer 0.29 imports it to parse any option) is not
+    loaded."""
+    import subprocess
+    import sys
+
+    regenerate(root, settings, today=DAY)
+    probe = (
+        "import sys\n"
+        "sys.argv = ['runbook', 'list', '--root', sys.argv[1]]\n"
+        "from runbook_synth.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "unused = ('pydantic', 'frontmatter', 'yaml', 'markdown_it', 'jinja2', 'multiprocessing', 'importlib.metadata',"
+        " 'runbook_synth.pipeline')\n"
+        "print(sorted(name for name in unused if name in sys.modules), file=sys.stderr)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, check=True)
+    assert "deployment" in shown.stdout
+    assert shown.stderr.splitlines()[-1] == "[]", shown.stderr
+
+
 def test_a_warm_answer_loads_no_parser_aligner_or_clusterer(root: Path, settings: Settings) -> None:
     """Importing the recipe (markdown-it, the redactor's patterns, alignment, clustering) was a third of a
     warm `runbook deployment lambda`; the answer from the snapshot needs none of it."""

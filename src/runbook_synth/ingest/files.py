@@ -14,8 +14,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from frontmatter.default_handlers import YAMLHandler
-
 from runbook_synth.errors import ParameterError, SourceError
 
 SOURCE_FOLDERS = (".claude/observations", ".claude/journals")
@@ -223,6 +221,8 @@ def split_frontmatter(text: str, source: str, lenient: bool = True) -> Frontmatt
     if len(raw) > _MAX_FRONTMATTER:
         raise SourceError(source, f"frontmatter is larger than {_MAX_FRONTMATTER // 1024} KiB")
     try:
+        from frontmatter.default_handlers import YAMLHandler  # here: a warm `runbook list` reads no file
+
         metadata = YAMLHandler().load(raw) if raw.strip() else {}
     except RecursionError:
         raise SourceError(source, "frontmatter YAML is nested too deeply") from None
