@@ -98,3 +98,19 @@ def test_the_deployment_runbook_selects_exactly_the_five_runs(runner: CliRunner)
     assert executions == truth
     commands = [command for step in runbook["steps"] for command in step["commands"]]
     assert any("billing-api:{environment}" in command for command in commands), commands
+
+
+def test_the_queue_backlog_incident_gathers_the_write_ups_that_recorded_commands(runner: CliRunner) -> None:
+    """The incident's three write-ups with commands: a failure note tagged `oncall` (a tag saying who was
+    paged, not what broke, was its scope), a bug hunt whose `psql` made it a database incident and whose
+    `--force-new-deployment` made it a deployment, and a bug hunt titled "orders queue backing up". The
+    error journal (no commands, "reverted" in its title) is still missed."""
+    result = runner.invoke(
+        app, ["incident-response", "orders queue backlog", "--root", str(ROOT), "--format", "json", "--stdout"]
+    )
+    assert result.exit_code == 0, result.stderr
+    runbook = json.loads(result.stdout)
+    cited = {source["path"] if isinstance(source, dict) else source for source in runbook["sources"]}
+    truth = set(EXPECTED["procedures"]["incident-response orders queue backlog"])
+    assert cited <= truth
+    assert cited == truth - {".claude/journals/error/2026-10-09-orders-queue-backlog-min-capacity-again.md"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -173,7 +173,8 @@ def _command_text(observation: Observation) -> str:
 
 
 def operation_type_of(observation: Observation) -> str:
-    """The operation type: a tag naming it wins, then keywords in what was stated, then in the commands."""
+    """The operation type: a tag naming it wins, then keywords in what was stated, then in the commands'
+    words that are not flags or their values (`--force-new-deployment` deploys nothing)."""
     for tag in observation.tags:
         alias = TYPE_ALIASES.get(tag)
         if alias:
@@ -185,7 +186,7 @@ def operation_type_of(observation: Observation) -> str:
     for operation in _TYPE_ORDER:
         if stated.count(_TYPE_PROBES[operation]):
             return operation.value
-    commands = _Text(_command_text(observation))
+    commands = _Text(words_of(" ".join(" ".join(verbs) for verbs in _command_verbs(observation))))
     scores = {op: commands.count(_TYPE_PROBES[op]) for op in _TYPE_ORDER}
     best = max(_TYPE_ORDER, key=lambda op: scores[op])
     if scores[best]:
@@ -302,7 +303,20 @@ def command_types(observation: Observation) -> tuple[str, ...]:
     nothing), split at `-`, `:` and `.` (`heroku container:release`).
     """
     found: set[str] = set()
+    for verbs in _command_verbs(observation):
+        for token in verbs:
+            for part in re.split(r"[-:_.]", token):
+                kind = COMMAND_TYPE_WORDS.get(part)
+                if kind:
+                    found.add(kind)
+    return tuple(sorted(found))
+
+
+def _command_verbs(observation: Observation) -> Iterator[list[str]]:
+    """Each command's bare words that are not a flag or a flag's value (`aws ecs update-service` of
+    `aws ecs update-service --service w --force-new-deployment`; paths such as `deploy/shop` are no word)."""
     for run in observation.commands[:200]:
+        kept: list[str] = []
         after_flag = False
         for token in words(strip_wrappers(run.command.split("\n", 1)[0]))[:24]:
             if token.startswith("-"):
@@ -311,11 +325,8 @@ def command_types(observation: Observation) -> tuple[str, ...]:
             if after_flag or not _BARE_WORD.match(token):
                 after_flag = False
                 continue
-            for part in re.split(r"[-:_.]", token):
-                kind = COMMAND_TYPE_WORDS.get(part)
-                if kind:
-                    found.add(kind)
-    return tuple(sorted(found))
+            kept.append(token)
+        yield kept
 
 
 def component_scores(observation: Observation) -> dict[str, float]:
@@ -364,19 +375,38 @@ def component_of(observation: Observation) -> str:
     return max(sorted(scores), key=lambda name: scores[name])
 
 
+def _stated_component(observation: Observation) -> str:
+    """The component the note's own words name (a command that touches the database does not make an
+    incident a database incident)."""
+    scores = component_scores(observation)
+    stated = [name for name in sorted(scores) if scores[name] >= 3.0]
+    return max(stated, key=lambda name: scores[name]) if stated else ""
+
+
 def symptom_label(observation: Observation) -> str:
     """A short free-text scope for observations that name a symptom rather than a component."""
     incident = TYPE_KEYWORDS[OperationType.INCIDENT_RESPONSE]
     for tag in observation.tags:
         if tag in _GENERIC_TAGS or tag in TYPE_ALIASES or tag in COMPONENT_KEYWORDS:
             continue
-        if any(_has(words_of(tag), keyword) for keyword in incident):
+        said = words_of(tag)
+        named = [keyword for keyword in incident if _has(said, keyword)]
+        if named and _beyond(said, named):
             return tag.replace("-", " ").replace("_", " ")
     name = _file_slug(observation.path)
     if any(_has(words_of(name), keyword) for keyword in incident):
         kept = [word for word in re.findall(r"[a-z0-9]+", name) if word not in _STOP and word not in _NOTE_WORDS]
         return " ".join(kept[:4])
     return ""
+
+
+def _beyond(said: str, keywords: Sequence[str]) -> bool:
+    """Whether a tag says more than the incident words in it: `db-timeout` names a symptom, `oncall` or
+    `incident` only how the work came in."""
+    rest = _compact(said)
+    for keyword in sorted(keywords, key=len, reverse=True):
+        rest = rest.replace(_compact(words_of(keyword)), "")
+    return bool(rest)
 
 
 _NOTE_WORDS = {"notes", "note", "md", "incident", "response", "prod", "staging"}
@@ -393,7 +423,9 @@ def classify(observation: Observation) -> Classification:
     operation = operation_type_of(observation)
     scope = ""
     if operation == OperationType.INCIDENT_RESPONSE.value:
-        scope = symptom_label(observation)
+        scope = symptom_label(observation) or _stated_component(observation)
+        if not scope and (observation.context or observation.title):
+            scope = _fallback_scope(observation)
     scope = scope or component_of(observation) or _fallback_scope(observation)
     return Classification(operation, scope)
 

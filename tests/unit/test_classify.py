@@ -49,6 +49,41 @@ def test_incidents_are_scoped_by_their_symptom() -> None:
     assert (found.operation_type, found.scope) == ("incident-response", "api timeout")
 
 
+def test_a_flag_or_a_value_names_no_type() -> None:
+    """A bug hunt whose words name no type and whose commands bounce the workers with
+    `--force-new-deployment` was a deployment by the substring; what the commands run (`aws ecs
+    update-service`, `psql`) names none, so the failure note is an incident."""
+    hunt = obs(
+        "o/bug-hunts/2026-09-24-orders-backlog-db-connections.md",
+        context="orders backlog, workers alive but not consuming",
+        commands=(
+            "aws ecs describe-services --cluster orders-prod --services orders-worker",
+            'psql "$ADMIN_URL" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"',
+            "aws ecs update-service --cluster orders-prod --service orders-worker --force-new-deployment",
+            "aws lambda invoke --function-name deploy-notifier out.json",
+        ),
+        kind=SourceKind.FAILURE,
+    )
+    assert classify(hunt).operation_type == "incident-response"
+    rollout = obs("o/note.md", commands=("helm upgrade shop ./chart --wait", "kubectl rollout status deploy/shop"))
+    assert classify(rollout).operation_type != "other"
+
+
+def test_a_tag_that_only_says_how_the_work_came_in_is_no_symptom() -> None:
+    """`oncall` (or `incident`, `pager`) says who was paged, not what broke: the symptom comes from
+    elsewhere, a tag such as `db-timeout` still names one."""
+    paged = obs(
+        "o/2026-09-11/failure-031744-orders-queue-backlog.md",
+        ("sqs", "orders-worker", "oncall"),
+        "orders queue backlog, paged at 3am",
+        kind=SourceKind.FAILURE,
+    )
+    assert classify(paged).scope != "oncall"
+    assert "orders" in classify(paged).scope
+    timed_out = obs("o/failure-2-x.md", ("on-call", "db-timeout"), "checkout slow", kind=SourceKind.FAILURE)
+    assert classify(timed_out).scope == "db timeout"
+
+
 def test_free_text_scope_matches_by_similarity() -> None:
     incident = obs("o/x.md", ("incident", "api-timeout"), "API Gateway timeouts on /reports")
     migration = obs("o/y.md", ("migration", "aurora"), "Aurora schema change: add reports.status column")
