@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from runbook_synth.errors import ParameterError, SourceError
 
@@ -23,10 +23,10 @@ log = logging.getLogger(__name__)
 _DATE_IN_PATH = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """A file under the root: its path as walked (under the root as given) and its POSIX path relative to
-    the root. A string, not a Path: tens of thousands of Path objects cost more than the walk itself."""
+    the root. Strings in a named tuple, not Paths in a frozen dataclass: for tens of thousands of files
+    either costs more than the walk itself."""
 
     location: str
     relative: str
@@ -120,19 +120,20 @@ def _discover_in(
     except OSError:
         return  # as os.walk: a folder that cannot be listed is passed over
     folders: list[os.DirEntry[str]] = []
-    for entry in entries:
+    markdown: list[os.DirEntry[str]] = []
+    for entry in entries:  # one pass, the common case (a plain markdown file) with the fewest calls
         if _is_folder(entry):
             if entry.is_symlink():
                 refused.append((prefix + entry.name, "symlinked folder not followed"))
             else:
                 folders.append(entry)
-    for entry in entries:
-        name = entry.name
-        lowered = name.lower()
-        if not lowered.endswith(MARKDOWN_SUFFIXES) or lowered.startswith("readme") or _is_folder(entry):
-            continue
-        relative = prefix + name
-        reason = _refusal(entry, root)
+        else:
+            lowered = entry.name.lower()
+            if lowered.endswith(MARKDOWN_SUFFIXES) and not lowered.startswith("readme"):
+                markdown.append(entry)
+    for entry in markdown:
+        relative = prefix + entry.name
+        reason = "" if entry.is_file(follow_symlinks=False) else _refusal(entry, root)
         if reason:
             refused.append((relative, reason))
         elif relative not in seen:
