@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from runbook_synth.cli import app
 from runbook_synth.output import atomic_write, run_lock
 from tests.support.corpus import write_run
+from tests.support.processes import alive, descendants
 from tests.support.scenarios import deployment_run, write_deployment_history
 
 
@@ -62,9 +63,11 @@ def test_sigkill_midway_leaves_written_runbooks_intact(tmp_path: Path) -> None:
                 total=run.total,
             ),
         )
+    workers: set[int] = set()
     for delay in (0.2, 0.8, 1.6):
         process = subprocess.Popen([*command, "--force"], env=env)
         time.sleep(delay)
+        workers |= descendants(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait()
         current = written.read_bytes()
@@ -74,3 +77,9 @@ def test_sigkill_midway_leaves_written_runbooks_intact(tmp_path: Path) -> None:
     subprocess.run([*command, "--force"], check=True, env=env)
     assert b"**Mined from**: 404 recorded runs" in written.read_bytes()
     assert all(name.startswith(".2026-11-23-deployment-lambda.md.") for name in leftovers)
+    # The parse pool's workers (and their resource tracker) end with the run that started them.
+    assert workers, "the runs were killed before they started their parse pool: nothing was checked"
+    deadline = time.monotonic() + 20
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(workers), f"workers outlived their killed parent: {sorted(alive(workers))}"

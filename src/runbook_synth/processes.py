@@ -96,8 +96,32 @@ def forked_map(
     return [answers[index][1] for index in range(len(items))]
 
 
+def exit_with_parent() -> None:
+    """In a pool worker: end the moment the process that started the pool ends, however it ends.
+
+    A pool's workers wait on a queue whose write end they hold themselves, so a parent killed with SIGKILL
+    (a CI timeout, the OOM killer) left them waiting for ever, each holding its share of the corpus. The
+    parent's sentinel (a pipe multiprocessing gives every child) becomes readable when the parent dies."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if sentinel is None:
+        return
+
+    def watch() -> None:
+        wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _start_forked() -> None:
-    """In a forked child: keep what runbook_synth logs, for the parent to say (it owns stderr)."""
+    """In a forked child: keep what runbook_synth logs, for the parent to say (it owns stderr); end with the
+    parent."""
+    exit_with_parent()
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

@@ -21,7 +21,7 @@ from runbook_synth.ingest.files import SourceFile, discover, read_text, split_fr
 from runbook_synth.ingest.journals import parse_journal
 from runbook_synth.ingest.observations import parse_observation
 from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
-from runbook_synth.processes import cores, process_pools_allowed
+from runbook_synth.processes import cores, exit_with_parent, process_pools_allowed
 from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
 from runbook_synth.state import StateStore, store_exists
@@ -299,7 +299,9 @@ _worker_logs: list[tuple[str, int, str]] = []
 
 
 def _start_worker() -> None:
-    """In a pool worker: keep what runbook_synth logs, to be said by the parent (which owns stderr)."""
+    """In a pool worker: keep what runbook_synth logs, to be said by the parent (which owns stderr); end
+    with the parent."""
+    exit_with_parent()
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
