@@ -404,3 +404,21 @@ def test_list_and_generate_say_the_same_after_a_regeneration(runner: CliRunner, 
     assert after == before
     code, _, err = invoke(runner, "deployment", "lambda", "--root", str(root), "--stdout", "--redaction-report")
     assert code == 0 and "Redaction report:" in err
+
+
+def test_help_imports_no_markdown_renderer_or_pydantic() -> None:
+    """`runbook --help` is the first thing a newcomer runs: typer's rich help imported rich.markdown and
+    markdown-it (0.2 s) and typer 0.29 pydantic (0.2 s) before printing a screen of text."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "sys.argv = ['runbook', '--help']\n"
+        "from runbook_synth.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(sorted(m for m in ('markdown_it', 'rich.markdown', 'pydantic') if m in sys.modules), file=sys.stderr)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "Commands:" in shown.stdout and "incident-response" in shown.stdout
+    assert shown.stderr.splitlines()[-1] == "[]", shown.stderr

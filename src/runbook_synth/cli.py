@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Mine recorded operations (.claude/observations, .claude/journals) into runbooks.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's help renderer imports rich.markdown and markdown-it, 0.2 s
 )
 
 
@@ -245,7 +246,9 @@ def list_command(
         typer.echo(_line(line))
 
 
-ingest_app = typer.Typer(help="Fetch a source (GitHub Actions, CloudWatch) into the local state store.")
+ingest_app = typer.Typer(
+    help="Fetch a source (GitHub Actions, CloudWatch) into the local state store.", rich_markup_mode=None
+)
 app.add_typer(ingest_app, name="ingest")
 RebuildOption = Annotated[
     bool, typer.Option("--rebuild-state", help="Move a corrupt or newer-schema state store aside and start fresh.")
