@@ -40,7 +40,6 @@ def test_commands_are_the_ones_a_careful_reader_extracts(by_path: dict[str, Obse
 
 
 CAUSE_UNDER_OTHER_HEADINGS = {
-    ".claude/observations/2026-09-11/failure-031744-orders-queue-backlog.md": "the cause is in `## Update 04:25`",
     ".claude/bug-hunts/2026-11-02-orders-queue-poison-message.md": "the cause is told in `## Triage` prose",
 }
 FAILURE_FILES = [

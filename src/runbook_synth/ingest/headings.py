@@ -101,6 +101,8 @@ _TAIL = frozenset(
         "steps",
         "used",
         "confirmed",
+        "that",
+        "worked",
     }
 )
 _SPLIT = re.compile(r"\s+(?:and|&|/|\+|or)\s+|\s*[&/+]\s*")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from runbook_synth.ingest import markdown
-from runbook_synth.ingest.headings import Meaning, find_meaning
+from runbook_synth.ingest.headings import Meaning, find_meaning, meanings_of
 from runbook_synth.models import FailureDetail
 from runbook_synth.shell import KNOWN_TOOLS, is_shell_block, program_of, split_block
 
@@ -58,10 +58,11 @@ def _failed_command(all_sections: list[markdown.Section]) -> str:
 
 
 def section_prose(all_sections: list[markdown.Section], meaning: Meaning) -> str:
-    """A section's prose as one line of `;`-joined items, labels and template leftovers removed."""
+    """A section's prose as one line of `;`-joined items, labels and template leftovers removed; with no
+    such section, the answer a ticked checklist item of that meaning gives (`- [x] Root cause -> ...`)."""
     section = find_meaning(all_sections, meaning)
     if section is None:
-        return ""
+        return _ticked_answer(all_sections, meaning)
     text, _ = markdown.section_with_children_text(section, all_sections)
     kept: list[str] = []
     for raw in text.split("\n"):
@@ -85,17 +86,62 @@ def section_prose(all_sections: list[markdown.Section], meaning: Meaning) -> str
     return joined[:1500].strip()
 
 
+_TICKED = re.compile(r"^\s*[-*+]\s+\[[xX]\]\s+(?P<label>[^:>→—]+?)\s*(?:->|→|—|:)\s*(?P<answer>\S.*)$")
+
+
+def _ticked_answer(all_sections: list[markdown.Section], meaning: Meaning) -> str:
+    """`- [x] Root cause (requires investigation) -> the 09-10 change set min_capacity = 1`: the /observe
+    failure template's checklist, ticked and answered in place."""
+    for section in all_sections:
+        for line in markdown.lines_outside_fences(section.text):
+            match = _TICKED.match(line)
+            if match and meaning in meanings_of(match.group("label")):
+                return markdown.prose(match.group("answer")).strip()[:1500]
+    return ""
+
+
+_LABEL = re.compile(r"^\s*(?:\*\*|__)?(?P<label>[A-Za-z][^:*_]{1,60}?)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*$")
+
+
+def _is_fix_label(line: str) -> bool:
+    """A line that only announces what follows as the fix: `Mitigation that worked:`, `**Workaround**:`."""
+    match = _LABEL.match(line)
+    return match is not None and Meaning.FIX in meanings_of(match.group("label"))
+
+
 def fix_commands(all_sections: list[markdown.Section]) -> tuple[str, ...]:
-    """Shell commands of the fix section's code blocks (code that is not shell is left out)."""
+    """Shell commands of the fix section's code blocks (code that is not shell is left out); with no fix
+    heading, of the blocks after a line that labels them the fix ("Mitigation that worked:" under
+    `## Update 04:25`). A heredoc that writes a file a later fix command reads is part of the fix."""
     section = find_meaning(all_sections, Meaning.FIX)
-    if section is None:
-        return ()
-    text, line = markdown.section_with_children_text(section, all_sections)
-    commands: list[str] = []
-    for block in markdown.blocks(text, line):
+    found: list[markdown.Block] = []
+    if section is not None:
+        text, line = markdown.section_with_children_text(section, all_sections)
+        found = markdown.blocks(text, line)
+    else:
+        for candidate in all_sections:
+            labelled = markdown.blocks_after_label(candidate.text, _is_fix_label, candidate.line)
+            if labelled is not None:
+                found = labelled
+                break
+    commands: list[tuple[str, bool]] = []
+    for block in found:
         if not is_shell_block(block.language, block.text):
             continue
         for command in split_block(block.text):
-            if program_of(command.command) in KNOWN_TOOLS or command.command.startswith("export "):
-                commands.append(command.command)
-    return tuple(dict.fromkeys(commands))
+            text = command.command
+            commands.append((text, program_of(text) in KNOWN_TOOLS or text.startswith("export ")))
+    kept = [text for index, (text, tool) in enumerate(commands) if tool or _writes_what_follows_read(index, commands)]
+    return tuple(dict.fromkeys(kept))
+
+
+_HEREDOC_TARGET = re.compile(r"<<-?\s*['\"]?\w+['\"]?[^\n]*?(?:>|\btee\s+(?:-a\s+)?)\s*(?P<file>[\w./-]+)")
+
+
+def _writes_what_follows_read(index: int, commands: list[tuple[str, bool]]) -> bool:
+    """A heredoc (`cat <<'EOF' > redrive.json`) whose file a later tool command of the fix names."""
+    match = _HEREDOC_TARGET.search(commands[index][0].split("\n", 1)[0])
+    if match is None:
+        return False
+    name = match.group("file").rsplit("/", 1)[-1]
+    return any(tool and name in text for text, tool in commands[index + 1 :])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
@@ -234,6 +234,21 @@ def prose(text: str) -> str:
 def inline_code(text: str) -> list[tuple[str, int]]:
     """Inline `code` spans outside code blocks with their 0-based line index."""
     return list(_parse(text).inline_code)
+
+
+def blocks_after_label(text: str, is_label: Callable[[str], bool], first_line: int = 1) -> list[Block] | None:
+    """The fenced blocks after the first line outside code that `is_label` accepts ("Mitigation that
+    worked:"), to the end of the text; None when no line is one."""
+    for index, line in _lines_outside_fences(text):
+        if is_label(line):
+            return [block for block in blocks(text, first_line) if block.line > first_line + index]
+    return None
+
+
+def lines_outside_fences(text: str) -> Iterator[str]:
+    """The text's lines that are not inside a fenced block."""
+    for _, line in _lines_outside_fences(text):
+        yield line
 
 
 def _lines_outside_fences(text: str) -> Iterator[tuple[int, str]]:
