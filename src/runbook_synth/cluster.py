@@ -391,7 +391,7 @@ def select(
             continue
         same_type = classification.operation_type == operation_type or (classification.operation_type in adopt)
         if observation.kind == SourceKind.JOURNAL:
-            if same_type:
+            if same_type or _named_lesson(scope, observation, classification):
                 journals.append(observation)
             elif observation.is_error_journal:
                 related.append(observation)
@@ -441,6 +441,37 @@ def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], 
         return {o.path for o in corpus.observations}
     if wanted in members:
         return {o.path for o in members[wanted]}
+    chosen = _free_text_members(scope, wanted, members, corpus, found, threshold)
+    return chosen | _lessons_naming(scope, corpus, found) if chosen else chosen
+
+
+def _lessons_naming(scope: str, corpus: Corpus, found: dict[str, Classification]) -> set[str]:
+    """Error journals whose own words hold every word of a free-text scope, wherever their words filed
+    them ("orders queue backlog - autoscaling min capacity reverted to 1" is a lesson of the backlog
+    incident, not a rollback's): `select` keeps them as related lessons when their type is another."""
+    return {o.path for o in corpus.observations if o.is_error_journal and names_every_word(scope, o, found[o.path])}
+
+
+def _named_lesson(scope: str, observation: Observation, classification: Classification) -> bool:
+    """An error journal filed under another label whose own words say every word of the free-text scope
+    asked for: one of this runbook's lessons, whatever type its words gave it (`_lessons_naming`)."""
+    wanted = " ".join(scope.lower().split())
+    return (
+        bool(wanted)
+        and observation.is_error_journal
+        and classification.scope != wanted
+        and names_every_word(scope, observation, classification)
+    )
+
+
+def _free_text_members(
+    scope: str,
+    wanted: str,
+    members: dict[str, list[Observation]],
+    corpus: Corpus,
+    found: dict[str, Classification],
+    threshold: float,
+) -> set[str]:
     runs = {o.path for o in corpus.observations if o.is_execution}
     named = _most_match(members, lambda o: names_every_word(scope, o, found[o.path]))
     if named & runs:
