@@ -431,7 +431,8 @@ def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], 
     Other text selects whole groups, strongest evidence first: those most of whose members' label, context
     or title hold every word of it (`"queue backlog"`); else those most of whose runs' commands name it
     (`"search indexer"` for `systemctl restart search-indexer`, `"web app"` for `az webapp`); else those
-    most of whose members are similar to it; else the members that are.
+    most of whose members are similar to it; else the members that are. Error journals that say every word
+    of the text join whatever groups it selects (`_named_lesson`).
     """
     wanted = " ".join(scope.lower().split())
     members: dict[str, list[Observation]] = defaultdict(list)
@@ -446,15 +447,14 @@ def scope_members(scope: str, corpus: Corpus, found: dict[str, Classification], 
 
 
 def _lessons_naming(scope: str, corpus: Corpus, found: dict[str, Classification]) -> set[str]:
-    """Error journals whose own words hold every word of a free-text scope, wherever their words filed
-    them ("orders queue backlog - autoscaling min capacity reverted to 1" is a lesson of the backlog
-    incident, not a rollback's): `select` keeps them as related lessons when their type is another."""
-    return {o.path for o in corpus.observations if o.is_error_journal and names_every_word(scope, o, found[o.path])}
+    """The error journals `_named_lesson` gives to a free-text scope, wherever their words filed them."""
+    return {o.path for o in corpus.observations if _named_lesson(scope, o, found[o.path])}
 
 
 def _named_lesson(scope: str, observation: Observation, classification: Classification) -> bool:
     """An error journal filed under another label whose own words say every word of the free-text scope
-    asked for: one of this runbook's lessons, whatever type its words gave it (`_lessons_naming`)."""
+    asked for ("orders queue backlog - autoscaling min capacity reverted to 1" is a lesson of the backlog
+    incident, not a rollback's): one of this runbook's journals, whatever type its words gave it."""
     wanted = " ".join(scope.lower().split())
     return (
         bool(wanted)
