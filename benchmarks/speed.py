@@ -164,8 +164,9 @@ def measure(
 
 REPEAT_BUDGET = 30.0
 """Seconds of runs after which a measure is not repeated: the median of three where a run is quick, one or two
-runs where it costs half a minute or more, so the whole benchmark fits in fifteen minutes. (At 45 s the cold
-runs at 10,000 files, 40-50 s each, ran twice: 90 s of a 16-minute run, for a median of two, which is a mean.)"""
+runs where it costs half a minute or more, so the whole benchmark can fit in fifteen minutes (it does not yet:
+the README says by how much). At 45 s the cold runs at 10,000 files, 40-50 s each, ran twice: 90 s of a
+16-minute run, for a median of two, which is a mean."""
 
 
 def _remove(path: Path) -> None:
