@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from runbook_synth.align import align_selection
-from runbook_synth.cluster import classifications, only_ready_scope, patterns, require_enough_runs, select
+from runbook_synth.cluster import Selections, classifications, only_ready_scope, patterns, require_enough_runs
 from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
 from runbook_synth.failures import failure_events
 from runbook_synth.ingest.files import check_root, unread_markdown_folders
@@ -38,16 +38,19 @@ def mine(
     settings: Settings,
     today: date,
     found: dict[str, Classification] | None = None,
+    selections: Selections | None = None,
 ) -> Runbook:
-    """The recipe from an ingested corpus to one runbook: classify → select → align → failures → synthesize."""
+    """The recipe from an ingested corpus to one runbook: classify → select → align → failures → synthesize.
+    `found` and `selections`, when given, are the corpus's (computed once for many runbooks)."""
     found = classifications(corpus) if found is None else found
+    selections = Selections(corpus, found, settings.scope_threshold) if selections is None else selections
     scope = scope or only_ready_scope(patterns(corpus, found, settings.min_runs), operation_type)
-    selection = select(corpus, found, operation_type, scope, settings.scope_threshold)
+    selection = selections(operation_type, scope)
     require_enough_runs(selection, settings.min_runs)
     alignment = align_selection(selection)
     events = failure_events(selection, alignment)
     undo_type = OperationType.DEPLOYMENT if operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
-    undo = select(corpus, found, undo_type, scope, settings.scope_threshold) if scope else None
+    undo = selections(undo_type, scope) if scope else None
     rollback = RollbackEvidence(undo, align_selection(undo)) if undo and undo.executions else None
     logs = cloudwatch_evidence(root, scope, today)
     skipped = [f"{skip.path} ({skip.reason})" for skip in corpus.skipped]
@@ -76,13 +79,15 @@ def survey(
     today: date,
     found: dict[str, Classification] | None = None,
     mine_steps: bool = True,
+    selections: Selections | None = None,
 ) -> tuple[Pattern, ...]:
     """Every (type, scope) pattern, counted by the same selection `generate` mines, and mined when it has enough
     runs, so `list`, `generate` and `regenerate` agree on the run counts and on what is ready."""
     found = classifications(corpus) if found is None else found
+    selections = Selections(corpus, found, settings.scope_threshold) if selections is None else selections
     surveyed: list[Pattern] = []
     for pattern in patterns(corpus, found, settings.min_runs):
-        selection = select(corpus, found, pattern.operation_type, pattern.scope, settings.scope_threshold)
+        selection = selections(pattern.operation_type, pattern.scope)
         counted = replace(
             pattern,
             executions=len(selection.executions),
@@ -91,7 +96,8 @@ def survey(
         )
         if mine_steps and counted.enough_runs:
             try:
-                steps = len(mine(corpus, root, pattern.operation_type, pattern.scope, settings, today, found).steps)
+                mined = mine(corpus, root, pattern.operation_type, pattern.scope, settings, today, found, selections)
+                steps = len(mined.steps)
             except RunbookSynthError:
                 steps = 0
             counted = replace(counted, steps=steps)

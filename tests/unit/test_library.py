@@ -8,6 +8,7 @@ import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -258,3 +259,26 @@ def test_review_due_dates() -> None:
     assert review("2026-09-04", "Quarterly", date(2026, 10, 6)).status == "due 2026-12-05"
     assert review("", "Monthly", date(2026, 10, 6)).status == "unknown"
     assert review("2026-09-04", "when it breaks", date(2030, 1, 1)) == replace(review("", "", DAY))
+
+
+def test_a_regeneration_selects_each_pattern_once(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The survey, the sources digest and mining ask for the same selections; each is made once (a pattern of
+    thousands of runs takes a tenth of a second to select)."""
+    from runbook_synth import cluster
+
+    for index in (0, 1):
+        write_run(root, _rollback_run(index))
+    asked: list[tuple[str, str]] = []
+    real = cluster.select
+
+    def counting(*args: Any) -> Any:
+        asked.append((args[2], args[3]))
+        return real(*args)
+
+    monkeypatch.setattr(cluster, "select", counting)
+    report = regenerate(root, settings, today=DAY)
+    assert {r.name for r in report.results if r.outcome == Outcome.CREATED} == {"deployment-lambda", "rollback-lambda"}
+    assert ("deployment", "lambda") in asked and ("rollback", "lambda") in asked
+    assert len(asked) == len(set(asked))
