@@ -172,11 +172,11 @@ def generate_command(
         if redaction_report:
             _report_redactions(generated)
     if not quiet:
-        book = generated.runbook
+        counts = generated.counts
         typer.echo(
             _line(
-                f"Wrote {target} ({len(book.steps)} steps from {book.run_count} runs, "
-                f"{len(book.troubleshooting)} troubleshooting entries)"
+                f"Wrote {target} ({counts.steps} steps from {counts.run_count} runs, "
+                f"{counts.troubleshooting} troubleshooting entries)"
             )
         )
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from runbook_synth.errors import ParameterError, RunbookSynthError
 from runbook_synth.ingest.files import check_root, source_folders
 from runbook_synth.models import (
-    Corpus,
     Generated,
     GenerateRequest,
     OutputFormat,
@@ -26,7 +25,7 @@ from runbook_synth.output import (
     safe_child,
 )
 from runbook_synth.render import render_json, render_markdown
-from runbook_synth.snapshot import warm_runbook
+from runbook_synth.snapshot import WarmRunbook, warm_runbook
 from runbook_synth.state import keep_state
 
 
@@ -34,19 +33,27 @@ def generate(request: GenerateRequest) -> Generated:
     """Mine the runbook for (type, scope) under the root and render it; nothing is written."""
     operation_type, scope = _checked(request)
     known = snapshot_runbook(request, operation_type, scope) if request.reuse_snapshot else None
-    if known is not None:
-        runbook, corpus = known
-    else:
+    if known is None:
         from runbook_synth.pipeline import ingest, mine
 
         corpus = ingest(request.root, request.settings, request.strict)
         runbook = mine(corpus, check_root(request.root), operation_type, scope, request.settings, request.today)
+        text = render(runbook, request.output_format, request.templates_dir, request.shape)
+        return Generated(runbook, text, corpus, _filename(request, operation_type, runbook.scope))
+    filename = _filename(request, operation_type, scope)  # the snapshot holds runbooks under their own label
+    packaged = request.templates_dir is None and request.shape == Shape.RUNBOOK
+    if known.markdown is not None and packaged and request.output_format == OutputFormat.MD:
+        return Generated(known.load, known.markdown, known.corpus, filename, True, known.summary)
+    runbook = known.load()
     text = render(runbook, request.output_format, request.templates_dir, request.shape)
-    filename = runbook_filename(request.today.isoformat(), operation_type, runbook.scope, request.output_format)
-    return Generated(runbook, text, corpus, filename, from_snapshot=known is not None)
+    return Generated(runbook, text, known.corpus, filename, from_snapshot=True)
 
 
-def snapshot_runbook(request: GenerateRequest, operation_type: str, scope: str) -> tuple[Runbook, Corpus] | None:
+def _filename(request: GenerateRequest, operation_type: str, scope: str) -> str:
+    return runbook_filename(request.today.isoformat(), operation_type, scope, request.output_format)
+
+
+def snapshot_runbook(request: GenerateRequest, operation_type: str, scope: str) -> WarmRunbook | None:
     """What the last `regenerate` mined for this type and scope, when nothing it read has changed since."""
     if not scope:
         return None  # which scope is meant is decided by the full path (`only_ready_scope`)
@@ -90,6 +97,6 @@ def generate_and_write(
 def write(generated: Generated, out_dir: Path, force: bool = False) -> Path:
     """Write atomically; never silently replace a better runbook. Callers hold the run lock."""
     target = safe_child(out_dir, generated.filename)
-    check_not_worse(target, generated.runbook.run_count, force)
+    check_not_worse(target, generated.counts.run_count, force)
     atomic_write(target, generated.text)
     return target

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from runbook_synth import snapshot
 from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
 from runbook_synth.ingest.files import SOURCE_FOLDERS, check_root, source_folders
-from runbook_synth.models import OperationType
+from runbook_synth.models import OperationType, RunbookSummary
 from runbook_synth.output import atomic_write, output_folder, remove_stale_temporaries, run_lock, slug
 from runbook_synth.settings import Settings
 from runbook_synth.snapshot import CODE_VERSION, package_version
 from runbook_synth.state import RunbookRecord, StateStore
 
 if TYPE_CHECKING:
+    from runbook_synth.cluster import Selections
     from runbook_synth.models import Classification, Corpus, Observation, Pattern, Runbook, Selection
 
 # The pipeline (parsers, clustering, alignment, jinja2) is imported where it is used, so a regeneration that
@@ -135,6 +136,8 @@ class _Plan:
     """Steps of the runbook mined (or kept unchanged); 0 when mining gave none."""
     mined_json: str | None = None
     """The runbook mined now, as JSON, for `generate` to answer from while nothing changes."""
+    rendered: str | None = None
+    """Its undated markdown in the packaged template (`snapshot.rendered_payload`), when rendered so."""
 
 
 def runbook_name(operation_type: str, scope: str) -> str:
@@ -203,28 +206,34 @@ class MinedCorpus:
     found: dict[str, Classification]
     patterns: tuple[Pattern, ...]
     root: Path
+    selections: Selections
+    """Each selection made once, for the survey, the sources digests and mining (forked workers inherit it)."""
+
+    def selections_for(self, settings: Settings) -> Selections:
+        from runbook_synth.cluster import Selections
+
+        if settings.scope_threshold == self.selections.threshold:
+            return self.selections
+        return Selections(self.corpus, self.found, settings.scope_threshold)
 
 
 def mine_corpus(root: Path, settings: Settings, strict: bool = False) -> MinedCorpus:
-    from runbook_synth.cluster import classifications
+    from runbook_synth.cluster import Selections, classifications
     from runbook_synth.pipeline import ingest, survey
 
     corpus = ingest(root, settings, strict)
     found = classifications(corpus)
-    counted = survey(corpus, check_root(root), settings, date.min, found, mine_steps=False)
-    return MinedCorpus(corpus, found, counted, check_root(root))
+    selections = Selections(corpus, found, settings.scope_threshold)
+    counted = survey(corpus, check_root(root), settings, date.min, found, mine_steps=False, selections=selections)
+    return MinedCorpus(corpus, found, counted, check_root(root), selections)
 
 
 def _selections(mined: MinedCorpus, pattern: Pattern, settings: Settings) -> tuple[Selection, Selection | None]:
     """The pattern's observations and those of the runs that undo it, as `generation.generate` selects them."""
-    from runbook_synth.cluster import select
-
-    selection = select(mined.corpus, mined.found, pattern.operation_type, pattern.scope, settings.scope_threshold)
+    selections = mined.selections_for(settings)
     undo_type = OperationType.DEPLOYMENT if pattern.operation_type == OperationType.ROLLBACK else OperationType.ROLLBACK
-    undo = (
-        select(mined.corpus, mined.found, undo_type, pattern.scope, settings.scope_threshold) if pattern.scope else None
-    )
-    return selection, undo
+    undo = selections(undo_type, pattern.scope) if pattern.scope else None
+    return selections(pattern.operation_type, pattern.scope), undo
 
 
 def mine_runbook(mined: MinedCorpus, pattern: Pattern, settings: Settings, today: date) -> Runbook:
@@ -232,7 +241,10 @@ def mine_runbook(mined: MinedCorpus, pattern: Pattern, settings: Settings, today
     own recipe (`pipeline.mine`), so one ingest serves every pattern."""
     from runbook_synth.pipeline import mine
 
-    return mine(mined.corpus, mined.root, pattern.operation_type, pattern.scope, settings, today, mined.found)
+    selections = mined.selections_for(settings)
+    return mine(
+        mined.corpus, mined.root, pattern.operation_type, pattern.scope, settings, today, mined.found, selections
+    )
 
 
 def _observations(selection: Selection, undo: Selection | None) -> list[Observation]:
@@ -399,7 +411,9 @@ def _regenerate_fully(
             with store.transaction():
                 for record in changed:
                     store.set_runbook_record(record)
-    return _FullRun(plans, index_outcome, twins, *_found(mined, plans, store, settings, names), reading_warnings)
+    rendered = {plan.digest: plan.rendered for plan in plans if plan.rendered is not None}
+    found = _found(mined, plans, store, settings, names)
+    return _FullRun(plans, index_outcome, twins, *found, rendered, reading_warnings)
 
 
 @dataclass(frozen=True)
@@ -416,6 +430,8 @@ class _FullRun:
     """(type, scope) → sources digest of each runbook mined now or kept in the store from an earlier run."""
     mined_rows: dict[str, str]
     """Sources digest → the JSON of a runbook mined now."""
+    rendered_rows: dict[str, str]
+    """Sources digest → the undated markdown of a runbook mined now (`snapshot.rendered_payload`)."""
     reading_warnings: list[tuple[str, int, str]] | None
     """The warnings reading and classifying the sources gave (None: warnings were off)."""
 
@@ -516,8 +532,10 @@ def _record(
         "runbooks": {f"{kind}\x00{scope}": digest for (kind, scope), digest in sorted(full.mined.items())},
     }
     rows: dict[str, str | None] = {snapshot.runbook_row(digest): text for digest, text in full.mined_rows.items()}
-    keep = {snapshot.runbook_row(digest) for digest in full.mined.values()}
-    rows.update({name: None for name in store.regeneration_names(snapshot.RUNBOOK_PREFIX) if name not in keep})
+    rows.update({snapshot.rendered_row(digest): text for digest, text in full.rendered_rows.items()})
+    keep = {row(digest) for digest in full.mined.values() for row in (snapshot.runbook_row, snapshot.rendered_row)}
+    for prefix in (snapshot.RUNBOOK_PREFIX, snapshot.RENDERED_PREFIX):
+        rows.update({name: None for name in store.regeneration_names(prefix) if name not in keep})
     previous = snapshot.recorded(store)
     same = previous is not None and {**previous, "taken_ns": 0} == {**payload, "taken_ns": 0}
     # a record we cannot write only costs the next run its shortcut
@@ -694,7 +712,7 @@ def _plan(
 ) -> _Plan:
     """What regenerating a mined pattern writes (nothing yet): the runbook and its twin, unless they say the
     same, or a refusal when it would lose what the runbook on disk has."""
-    from runbook_synth.render import render_markdown, to_json_dict
+    from runbook_synth.render import to_json_dict
 
     name = runbook_name(pattern.operation_type, pattern.scope)
     markdown_path, json_path = folder / f"{name}.md", twin_path(folder, name)
@@ -714,7 +732,8 @@ def _plan(
         refused = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.REFUSED, reason)
         return _Plan(refused, twin=old_twin, digest=digest, steps=steps, mined_json=mined_json)
     twin = to_json_dict(runbook)
-    texts = ((json_path, twin_text(twin)), (markdown_path, render_markdown(runbook, templates_dir)))
+    markdown, rendered = _library_markdown(runbook, templates_dir)
+    texts = ((json_path, twin_text(twin)), (markdown_path, markdown))
     outcomes = [_compare(path, text) for path, text in texts]
     new_record = RunbookRecord(
         name,
@@ -728,7 +747,15 @@ def _plan(
     )
     if not any(outcome.writes for outcome in outcomes):
         unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
-        return _Plan(unchanged, twin=twin, record=new_record, digest=digest, steps=steps, mined_json=mined_json)
+        return _Plan(
+            unchanged,
+            twin=twin,
+            record=new_record,
+            digest=digest,
+            steps=steps,
+            mined_json=mined_json,
+            rendered=rendered,
+        )
     outcome = Outcome.CREATED if Outcome.CREATED in outcomes else Outcome.UPDATED
     written = tuple(text for text, change in zip(texts, outcomes, strict=True) if change.writes)
     return _Plan(
@@ -739,7 +766,22 @@ def _plan(
         digest=digest,
         steps=steps,
         mined_json=mined_json,
+        rendered=rendered,
     )
+
+
+def _library_markdown(runbook: Runbook, templates_dir: Path | None) -> tuple[str, str | None]:
+    """The runbook's markdown, and in the packaged template its undated text for `generate` to answer from:
+    rendered once, with the date mark, and dated by replacing it."""
+    from runbook_synth.render import render_markdown
+
+    if templates_dir is not None:
+        return render_markdown(runbook, templates_dir), None
+    undated = render_markdown(replace(runbook, generated=snapshot.DATE_MARK))
+    rendered = snapshot.rendered_payload(undated, RunbookSummary.of(runbook))
+    if rendered is None:
+        return render_markdown(runbook), None
+    return snapshot.dated(undated, runbook.generated), rendered
 
 
 def _same_content(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -579,10 +580,41 @@ class GenerateRequest:
 
 
 @dataclass(frozen=True)
+class RunbookSummary:
+    """What is said of a runbook once written (its steps, runs and troubleshooting entries), and what a
+    runbook already on disk is compared with: known without decoding the runbook."""
+
+    steps: int
+    run_count: int
+    troubleshooting: int
+
+    @classmethod
+    def of(cls, runbook: Runbook) -> RunbookSummary:
+        return cls(len(runbook.steps), runbook.run_count, len(runbook.troubleshooting))
+
+
+@dataclass(frozen=True)
 class Generated:
-    runbook: Runbook
+    """A runbook rendered for a request. `runbook` is decoded on first use when the answer came from the
+    last regeneration with its text already rendered (a runbook of thousands of runs takes a fifth of a
+    second to decode, and the slash command only needs its text and `summary`)."""
+
+    source: Runbook | Callable[[], Runbook]
+    """The runbook, or what decodes it."""
     text: str
     corpus: Corpus
     filename: str
     from_snapshot: bool = False
     """Answered from the last regeneration's snapshot: `corpus` holds only the skipped files."""
+    summary: RunbookSummary | None = None
+    """Given when `source` is not decoded yet; else taken from the runbook."""
+
+    @functools.cached_property
+    def runbook(self) -> Runbook:
+        return self.source if isinstance(self.source, Runbook) else self.source()
+
+    @property
+    def counts(self) -> RunbookSummary:
+        if self.summary is not None:
+            return self.summary
+        return RunbookSummary.of(self.runbook)

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import Any
 
 from runbook_synth.errors import RunbookSynthError
 from runbook_synth.ingest.files import discover
-from runbook_synth.models import Corpus, Pattern, Runbook, SkippedSource, SourceAccount
+from runbook_synth.models import Corpus, Pattern, Runbook, RunbookSummary, SkippedSource, SourceAccount
 from runbook_synth.settings import Settings, find_config
 from runbook_synth.state import StateStore, fingerprint_file, store_exists
 
@@ -40,10 +40,16 @@ VERSION = "fast-3"
 """Bump when the record's shape or what it covers changes: every older record then misses."""
 RUNBOOK_PREFIX = "runbook/"
 """Mined runbooks are kept under this name prefix and their sources digest (one row each)."""
+RENDERED_PREFIX = "rendered/"
+"""Beside each, its markdown in the packaged /runbook template with the date left out (`DATE_MARK`), when the
+regeneration rendered it so: the slash command's answer is then that text dated today, with nothing decoded."""
+DATE_MARK = "@@runbook-synth:generated-date@@"
+"""Rendered where the date goes. A text is dated by replacing it only when it occurs exactly once: the packaged
+template prints the date once, so a source that happens to hold the mark makes the text be rendered anew."""
 RACY_NS = 2_000_000_000
 """A file modified this close to when it was fingerprinted may change again within the same mtime tick: its
 content is digested again next time rather than trusted by size and mtime."""
-CODE_VERSION = "library-3"
+CODE_VERSION = "library-4"
 """Part of every digest of what a runbook depends on; bump when that changes shape."""
 
 
@@ -247,6 +253,22 @@ def runbook_row(sources_digest: str) -> str:
     return f"{RUNBOOK_PREFIX}{sources_digest}"
 
 
+def rendered_row(sources_digest: str) -> str:
+    return f"{RENDERED_PREFIX}{sources_digest}"
+
+
+def rendered_payload(undated: str, summary: RunbookSummary) -> str | None:
+    """The row kept for a runbook's undated markdown, or None when the text cannot be dated by replacing the
+    mark (a template that prints the date other than once)."""
+    if undated.count(DATE_MARK) != 1:
+        return None
+    return json.dumps({"text": undated, "summary": asdict(summary)}, ensure_ascii=False, sort_keys=True)
+
+
+def dated(undated: str, day: str) -> str:
+    return undated.replace(DATE_MARK, day)
+
+
 # --- answering from the record --------------------------------------------------------------------------------------
 
 
@@ -320,9 +342,22 @@ def warm_survey(root: Path, settings: Settings, strict: bool, today: date) -> Su
     return survey if _replay(payload.get("warnings")) else None
 
 
+@dataclass(frozen=True)
+class WarmRunbook:
+    """What the last regeneration mined for a type and scope, answered without parsing a source."""
+
+    load: Callable[[], Runbook]
+    """Decodes the runbook, dated today."""
+    corpus: Corpus
+    """Only what was skipped."""
+    markdown: str | None = None
+    """Its markdown in the packaged /runbook template, dated today, when the regeneration kept it."""
+    summary: RunbookSummary | None = None
+
+
 def warm_runbook(
     root: Path, settings: Settings, strict: bool, today: date, operation_type: str, scope: str
-) -> tuple[Runbook, Corpus] | None:
+) -> WarmRunbook | None:
     """The runbook the last regeneration mined for exactly this type and scope label (dated today), and a
     corpus holding only what was skipped, when nothing it read has changed since; else None."""
     from runbook_synth.codec import runbook_from_json
@@ -334,6 +369,7 @@ def warm_runbook(
     try:
         digest = record.get("runbooks", {}).get(f"{operation_type}\x00{scope}")
         raw = store.regeneration(runbook_row(digest)) if isinstance(digest, str) else None
+        rendered = store.regeneration(rendered_row(digest)) if raw is not None and isinstance(digest, str) else None
     except RunbookSynthError:
         raw = None
     finally:
@@ -342,10 +378,40 @@ def warm_runbook(
         return None
     payload = record["survey"]
     try:
-        runbook = runbook_from_json(json.loads(raw))
         skipped = tuple(SkippedSource(str(path), str(reason)) for path, reason in payload["skipped"])
     except (ValueError, KeyError, TypeError):
         return None
+    markdown, summary = _dated_markdown(rendered, today)
     if not _replay(payload.get("warnings")):
         return None
-    return replace(runbook, generated=today.isoformat()), Corpus((), skipped, ())
+    stored = raw
+
+    def load() -> Runbook:
+        try:
+            return replace(runbook_from_json(json.loads(stored)), generated=today.isoformat())
+        except (ValueError, KeyError, TypeError) as error:
+            raise RunbookSynthError(f"the stored runbook is unreadable ({error}); run `runbook regenerate`") from None
+
+    if markdown is not None:
+        return WarmRunbook(load, Corpus((), skipped, ()), markdown, summary)
+    try:
+        runbook = load()  # decoded now: one that cannot be decoded sends the request down the full path
+    except RunbookSynthError:
+        return None
+    return WarmRunbook(lambda: runbook, Corpus((), skipped, ()))
+
+
+def _dated_markdown(rendered: str | None, today: date) -> tuple[str | None, RunbookSummary | None]:
+    """The kept text dated today and what it says of the runbook; (None, None) when there is none or it is
+    unreadable: the text is then rendered from the runbook."""
+    try:
+        payload = json.loads(rendered) if rendered is not None else None
+        if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+            return None, None
+        summary = RunbookSummary(**{key: int(value) for key, value in payload["summary"].items()})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, None
+    undated: str = payload["text"]
+    if undated.count(DATE_MARK) != 1:
+        return None, None
+    return dated(undated, today.isoformat()), summary

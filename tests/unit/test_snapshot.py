@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook_synth import generation, load_settings, pipeline, snapshot
+from runbook_synth import codec, generation, load_settings, pipeline, snapshot
 from runbook_synth.codec import runbook_from_json
+from runbook_synth.errors import RunbookSynthError
 from runbook_synth.library import mine_corpus, mine_runbook, regenerate
-from runbook_synth.models import GenerateRequest, OutputFormat, Shape
+from runbook_synth.models import GenerateRequest, OutputFormat, RunbookSummary, Shape
 from runbook_synth.render import to_json_dict
 from runbook_synth.settings import Settings
 from runbook_synth.state import StateStore
@@ -147,15 +148,79 @@ def test_other_settings_scopes_or_strictness_take_the_full_path(root: Path, sett
 
 def test_a_corrupt_or_missing_runbook_row_takes_the_full_path(root: Path, settings: Settings) -> None:
     regenerate(root, settings, today=DAY)
+    request = _request(root, settings, DAY)
     with StateStore.open(root) as store:
         (name,) = [n for n in store.regeneration_names(snapshot.RUNBOOK_PREFIX) if _row_is(store, n, "deployment")]
+        rendered = snapshot.rendered_row(name.removeprefix(snapshot.RUNBOOK_PREFIX))
+        kept = store.regeneration(rendered)
         store.set_regeneration(name, '{"steps": "not a list"}')
-    request = _request(root, settings, DAY)
+    answer = generation.generate(request)  # the kept text is still the runbook's; only decoding it fails
+    assert answer.from_snapshot and answer.text == _full(request)
+    with pytest.raises(RunbookSynthError, match="stored runbook is unreadable"):
+        _ = answer.runbook
+    with StateStore.open(root) as store:
+        store.set_regenerations({rendered: None})
     assert not generation.generate(request).from_snapshot
     with StateStore.open(root) as store:
-        store.set_regenerations({name: None})
+        store.set_regenerations({name: None, rendered: kept})
     assert not generation.generate(request).from_snapshot
     assert generation.generate(request).text == _full(request)
+
+
+@pytest.mark.parametrize(
+    "kept", ['{"text": 3}', "{not json", '{"text": "no mark", "summary": {}}', '{"text": "@", "summary": 1}']
+)
+def test_a_corrupt_kept_text_is_rendered_from_the_runbook(root: Path, settings: Settings, kept: str) -> None:
+    regenerate(root, settings, today=DAY)
+    with StateStore.open(root) as store:
+        for name in store.regeneration_names(snapshot.RENDERED_PREFIX):
+            store.set_regeneration(name, kept.replace("@", snapshot.DATE_MARK))
+    request = _request(root, settings, DAY)
+    answer = generation.generate(request)
+    assert answer.from_snapshot and answer.summary is None and answer.text == _full(request)
+
+
+def test_the_slash_commands_runbook_is_the_kept_text_dated_today_with_nothing_decoded(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The packaged /runbook markdown that `regenerate` rendered is kept undated: `generate` dates it and
+    decodes the runbook only if asked for it (thousands of runs take a fifth of a second to decode)."""
+    regenerate(root, settings, today=DAY)
+    decoded: list[object] = []
+    real = codec.runbook_from_json
+    monkeypatch.setattr(codec, "runbook_from_json", lambda data: decoded.append(data) or real(data))
+    request = _request(root, settings, LATER)
+    warm = generation.generate(request)
+    assert warm.from_snapshot and not decoded
+    full = generation.generate(replace(request, reuse_snapshot=False))
+    assert warm.text == full.text and f"**Generated**: {LATER.isoformat()}" in warm.text
+    assert warm.counts == RunbookSummary.of(full.runbook)
+    assert to_json_dict(warm.runbook) == to_json_dict(full.runbook) and len(decoded) == 1
+    for other in (
+        {"shape": Shape.SERVICE},
+        {"output_format": OutputFormat.JSON},
+        {"templates_dir": SAMPLES.parent / "templates"},
+    ):
+        asked = _request(root, settings, LATER, **other)
+        assert generation.generate(asked).text == _full(asked)  # other shapes are rendered from the runbook
+
+
+def test_a_source_that_holds_the_date_mark_is_rendered_anew(root: Path, settings: Settings) -> None:
+    """The kept text is dated by replacing the mark, which only works when the mark occurs once: a file named
+    with it (its path is listed under the runbook's sources) makes the text be rendered from the runbook."""
+    path = next(p for p in sorted((root / ".claude/observations").rglob("*.md")) if "deploy" in p.read_text())
+    path.rename(path.with_name(f"execution-{snapshot.DATE_MARK}.md"))
+    regenerate(root, settings, today=DAY)
+    with StateStore.open(root, readonly=True) as store:
+        kept = [str(store.regeneration(name)) for name in store.regeneration_names(snapshot.RENDERED_PREFIX)]
+    library = (root / "runbooks" / "deployment-lambda.md").read_text()
+    assert f"execution-{snapshot.DATE_MARK}.md" in library and f"**Generated**: {DAY.isoformat()}" in library
+    texts = [json.loads(item)["text"] for item in kept]
+    assert all(text.count(snapshot.DATE_MARK) == 1 for text in texts)
+    assert not any(text.startswith("# Runbook: Deployment - lambda") for text in texts)  # its text was not kept
+    request = _request(root, settings, LATER)
+    answer = generation.generate(request)
+    assert answer.from_snapshot and answer.summary is None and answer.text == _full(request)
 
 
 def _row_is(store: StateStore, name: str, operation_type: str) -> bool:
@@ -173,7 +238,11 @@ def test_rows_of_runbooks_no_longer_mined_are_dropped(root: Path, settings: Sett
     regenerate(root, settings, today=DAY)
     with StateStore.open(root, readonly=True) as store:
         second = store.regeneration_names(snapshot.RUNBOOK_PREFIX)
+        rendered = store.regeneration_names(snapshot.RENDERED_PREFIX)
     assert len(second) == 2 and set(first) != set(second)
+    assert {name.removeprefix(snapshot.RENDERED_PREFIX) for name in rendered} == {
+        name.removeprefix(snapshot.RUNBOOK_PREFIX) for name in second
+    }
 
 
 def test_warnings_are_said_again_and_a_quiet_record_does_not_hide_them(
