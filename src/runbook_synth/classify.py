@@ -523,3 +523,40 @@ def _tokens_in(tokens: Iterable[str], haystack: str) -> frozenset[str]:
         if any(_has(haystack, synonym) for synonym in synonyms):
             found.add(token)
     return frozenset(found)
+
+
+VERB = re.compile(r"^[a-z][a-z0-9-]*$")
+"""A sub-command word (`update-service`), not a value or a flag."""
+
+
+def command_vocabulary(observation: Observation) -> frozenset[str]:
+    """What a run did, as the set of its command verbs (`aws ecs update-service`, `docker push`, `curl`):
+    the program and the sub-commands after it, never the values, so staging and prod runs look alike."""
+    verbs: set[str] = set()
+    for run in observation.commands[:500]:
+        tokens = words(strip_wrappers(run.command.split("\n", 1)[0]))
+        if not tokens:
+            continue
+        found = [tokens[0].rsplit("/", 1)[-1]]
+        for token in tokens[1:]:
+            if len(found) == 3 or not VERB.match(token):
+                break
+            found.append(token)
+        verbs.add(" ".join(found))
+    return frozenset(verbs)
+
+
+@dataclass(frozen=True)
+class ObservationFacts:
+    """What classification reads of one observation, a function of that observation alone: its own type and
+    scope (`classify`), its command verbs (`command_vocabulary`) and its evidence for a type
+    (`operation_votes`). Computed where the file is parsed and kept with its parse, so a run over thousands
+    of unchanged notes does not work them out again."""
+
+    classification: Classification
+    verbs: frozenset[str]
+    votes: OperationVotes
+
+
+def facts_of(observation: Observation) -> ObservationFacts:
+    return ObservationFacts(classify(observation), command_vocabulary(observation), operation_votes(observation))

@@ -16,11 +16,12 @@ from rapidfuzz import fuzz
 
 from runbook_synth.classify import (
     COMPONENT_KEYWORDS,
-    classify,
+    VERB,
+    ObservationFacts,
     component_of,
+    facts_of,
     group_operation_type,
     names_every_word,
-    operation_votes,
     scope_similarity,
     scope_words,
     words_named,
@@ -40,13 +41,21 @@ from runbook_synth.models import (
 from runbook_synth.shell import strip_wrappers, words
 
 
+def observation_facts(corpus: Corpus, observation: Observation) -> ObservationFacts:
+    """What classification reads of an observation: as ingest kept it, else worked out now."""
+    known = corpus.facts.get(observation.path)
+    return known if known is not None else facts_of(observation)
+
+
 def classifications(corpus: Corpus) -> dict[str, Classification]:
     """Type and scope of every observation: executions are grouped by what their commands did, then each
     group is named by the evidence of all its runs; notes without commands keep what their words say.
 
     Free-text scopes that are near-identical are merged first, so their words group before the commands do.
     """
-    found = {observation.path: classify(observation) for observation in corpus.observations}
+    found = {
+        observation.path: observation_facts(corpus, observation).classification for observation in corpus.observations
+    }
     merged = merge_free_text_scopes(
         [c.scope for c in found.values() if c.scope not in COMPONENT_KEYWORDS and c.scope != "general"]
     )
@@ -66,26 +75,6 @@ over the same `fly scale count`). Below it the words are believed (a rollback th
 MAX_LINKED = 2000
 """Distinct command-verb sets clustered pairwise; rarer sets join the nearest group (near-linear at scale)."""
 
-_VERB = re.compile(r"^[a-z][a-z0-9-]*$")
-
-
-def command_vocabulary(observation: Observation) -> frozenset[str]:
-    """What a run did, as the set of its command verbs (`aws ecs update-service`, `docker push`, `curl`):
-    the program and the sub-commands after it, never the values, so staging and prod runs look alike."""
-    verbs: set[str] = set()
-    for run in observation.commands[:500]:
-        tokens = words(strip_wrappers(run.command.split("\n", 1)[0]))
-        if not tokens:
-            continue
-        found = [tokens[0].rsplit("/", 1)[-1]]
-        for token in tokens[1:]:
-            if len(found) == 3 or not _VERB.match(token):
-                break
-            found.append(token)
-        verbs.add(" ".join(found))
-    return frozenset(verbs)
-
-
 Vector = dict[str, float]
 
 
@@ -99,7 +88,7 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
     largest first.
     """
     executions = sorted((o for o in corpus.observations if o.is_execution), key=lambda o: o.path)
-    vocabularies = {o.path: command_vocabulary(o) for o in executions}
+    vocabularies = {o.path: observation_facts(corpus, o).verbs for o in executions}
     runs = [o for o in executions if vocabularies[o.path]]
     if len(runs) < 2:
         return found
@@ -110,7 +99,7 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
         groups.extend(_split_by_stated_type(candidate, found, by_path))
     result = dict(found)
     moved: dict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
-    labelled = [(_group_label(group, found), group) for group in groups]
+    labelled = [(_group_label(group, found, corpus), group) for group in groups]
     for label, group in labelled:
         for observation in group:
             old = found[observation.path]
@@ -145,7 +134,7 @@ def _program_and_verb(command: str) -> str:
     tokens = words(strip_wrappers(command.split("\n", 1)[0]))
     if not tokens:
         return ""
-    verb = next((token for token in tokens[1:8] if not token.startswith("-") and _VERB.match(token)), "")
+    verb = next((token for token in tokens[1:8] if not token.startswith("-") and VERB.match(token)), "")
     return f"{tokens[0].rsplit('/', 1)[-1]} {verb}" if verb else ""
 
 
@@ -302,11 +291,11 @@ def _tagged(group: Sequence[Observation]) -> bool:
     return sum(any(tag in TYPE_ALIASES for tag in o.tags) for o in group) * 2 > len(group)
 
 
-def _group_label(group: Sequence[Observation], found: dict[str, Classification]) -> tuple[str, str]:
+def _group_label(group: Sequence[Observation], found: dict[str, Classification], corpus: Corpus) -> tuple[str, str]:
     """The group's type by the summed evidence of its runs, and its scope: when most runs have free-text
     labels that differ, the words most of those share ("billing api" from "billing api staging" and "this
     is billing api"); else the label most runs were given (a component before free text on a tie)."""
-    kind = group_operation_type(operation_votes(observation) for observation in group)
+    kind = group_operation_type(observation_facts(corpus, observation).votes for observation in group)
     if not kind:
         kinds = Counter(found[o.path].operation_type for o in group)
         kind = max(sorted(kinds), key=lambda name: kinds[name])
@@ -579,12 +568,12 @@ def _adopted_types(
     if operation_type in by_kind:
         return frozenset()
     return frozenset(
-        kind for kind, runs in by_kind.items() if kind == OperationType.OTHER.value or _unvouched(kind, runs)
+        kind for kind, runs in by_kind.items() if kind == OperationType.OTHER.value or _unvouched(kind, runs, corpus)
     )
 
 
-def _unvouched(kind: str, runs: Sequence[Observation]) -> bool:
-    votes = [operation_votes(observation) for observation in runs]
+def _unvouched(kind: str, runs: Sequence[Observation], corpus: Corpus) -> bool:
+    votes = [observation_facts(corpus, observation).votes for observation in runs]
     if any(kind in vote.tagged or kind in vote.commands for vote in votes):
         return False
     said = sum(sum(vote.stated.values()) for vote in votes)

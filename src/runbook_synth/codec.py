@@ -57,15 +57,20 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
     return _FIELD_NAMES[kind]
 
 
-def observation_to_json(observation: Observation, findings: tuple[RedactionFinding, ...], warnings: list[str]) -> str:
+def observation_to_json(
+    observation: Observation, findings: tuple[RedactionFinding, ...], warnings: list[str], facts: Any = None
+) -> str:
+    """A parse as the parse cache keeps it; `facts` is what classification found of it, kept as given
+    (plain JSON values)."""
     data = plain(observation)
     data["when"] = observation.when.isoformat() if observation.when else None
     data["day"] = observation.day.isoformat() if observation.day else None
     payload = {"observation": data, "findings": [plain(item) for item in findings], "warnings": warnings}
+    payload["facts"] = facts
     return json.dumps(payload, sort_keys=True, ensure_ascii=False)
 
 
-def observation_from_json(text: str) -> tuple[Observation, tuple[RedactionFinding, ...], list[str]]:
+def observation_from_json(text: str) -> tuple[Observation, tuple[RedactionFinding, ...], list[str], Any]:
     payload = json.loads(text)
     data: dict[str, Any] = payload["observation"]
     commands = tuple(
@@ -84,7 +89,7 @@ def observation_from_json(text: str) -> tuple[Observation, tuple[RedactionFindin
         }
     )
     findings = tuple(RedactionFinding(**item) for item in payload["findings"])
-    return observation, findings, list(payload["warnings"])
+    return observation, findings, list(payload["warnings"]), payload.get("facts")
 
 
 def _failure(data: dict[str, Any]) -> FailureDetail:

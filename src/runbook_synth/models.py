@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runbook_synth.settings import Settings
+
+if TYPE_CHECKING:
+    from runbook_synth.classify import ObservationFacts
 
 
 class SourceKind(enum.StrEnum):
@@ -232,6 +236,9 @@ class Corpus:
     observations: tuple[Observation, ...]
     skipped: tuple[SkippedSource, ...] = ()
     redactions: tuple[RedactionFinding, ...] = ()
+    facts: Mapping[str, ObservationFacts] = field(default_factory=dict, compare=False, repr=False)
+    """What classification reads of each observation, by path, when ingest worked it out or kept it
+    (`classify.facts_of`); an observation without an entry is worked out where it is classified."""
 
 
 @dataclass(frozen=True)

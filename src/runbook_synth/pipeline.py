@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from runbook_synth.align import align_selection
+from runbook_synth.classify import facts_of
 from runbook_synth.cluster import Selections, classifications, only_ready_scope, patterns, require_enough_runs
 from runbook_synth.errors import EmptyRunbookError, RunbookSynthError
 from runbook_synth.failures import failure_events
@@ -114,7 +115,7 @@ def ingest(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     if not stored:
         return corpus
     merged = tuple(sorted((*corpus.observations, *stored), key=lambda item: item.sort_key))
-    return replace(corpus, observations=merged)
+    return replace(corpus, observations=merged, facts={**corpus.facts, **{o.path: facts_of(o) for o in stored}})
 
 
 def list_patterns(

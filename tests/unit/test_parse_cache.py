@@ -31,6 +31,32 @@ def test_a_cached_parse_is_the_same_observation_and_repeats_its_warnings(
     assert any("frontmatter is not valid YAML" in record.getMessage() for record in caplog.records)
 
 
+def test_what_classification_reads_is_kept_with_each_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each observation's own type, scope, command verbs and votes are worked out where it is parsed and kept
+    with the parse: a warm run classifies from them without working them out again, and gets the same."""
+    from runbook_synth import classify
+    from runbook_synth.cluster import classifications
+    from runbook_synth.ingest import local
+
+    write_deployment_history(tmp_path)
+    StateStore.open(tmp_path).close()
+    cold = load_corpus(tmp_path, Settings())
+    assert set(cold.facts) == {o.path for o in cold.observations}
+    assert all(cold.facts[o.path] == classify.facts_of(o) for o in cold.observations)
+    worked_out: list[str] = []
+    real = classify.facts_of
+
+    def counting(observation: object) -> classify.ObservationFacts:
+        worked_out.append(getattr(observation, "path", ""))
+        return real(observation)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(local, "facts_of", counting)
+    monkeypatch.setattr("runbook_synth.cluster.facts_of", counting)
+    warm = load_corpus(tmp_path, Settings())
+    assert warm.facts == cold.facts and classifications(warm) == classifications(cold)
+    assert not worked_out  # read back, not worked out again
+
+
 def test_a_changed_file_is_parsed_again_and_settings_are_part_of_the_key(tmp_path: Path) -> None:
     write_deployment_history(tmp_path)
     StateStore.open(tmp_path).close()

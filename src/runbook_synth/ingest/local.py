@@ -14,13 +14,15 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
+from runbook_synth.classify import ObservationFacts, OperationVotes, facts_of
 from runbook_synth.codec import CODEC_VERSION, observation_from_json, observation_to_json
 from runbook_synth.errors import RunbookSynthError, SourceError
 from runbook_synth.ingest.files import SourceFile, discover, read_text, split_frontmatter
 from runbook_synth.ingest.journals import parse_journal
 from runbook_synth.ingest.observations import parse_observation
-from runbook_synth.models import Corpus, Observation, RedactionFinding, SkippedSource
+from runbook_synth.models import Classification, Corpus, Observation, RedactionFinding, SkippedSource
 from runbook_synth.processes import cores, exit_with_parent, process_pools_allowed
 from runbook_synth.redact import RedactionRules, redact_path, redact_text
 from runbook_synth.settings import Settings
@@ -48,6 +50,7 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     skipped = [SkippedSource(redact_path(path, rules), reason) for path, reason in refused]
     observations: list[Observation] = []
     findings: list[RedactionFinding] = []
+    facts: dict[str, ObservationFacts] = {}
     with _ParseCache.open(root, settings, strict) as cache:
         # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
         sources = [SourceFile(source.location, cache.shown(source.relative, rules)) for source in discovered]
@@ -57,16 +60,16 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
                     raise loaded
                 skipped.append(SkippedSource(source.relative, loaded.problem))
                 continue
-            observation, found = loaded
-            observations.append(observation)
-            findings.extend(found)
+            observations.append(loaded.observation)
+            findings.extend(loaded.findings)
+            facts[loaded.observation.path] = loaded.facts
     if strict and skipped:
         first = skipped[0]
         raise SourceError(first.path, first.reason)
     observations.sort(key=lambda item: item.sort_key)
     for skip in skipped:
         log.warning("skipped %s: %s", skip.path, skip.reason)
-    return Corpus(tuple(observations), tuple(skipped), tuple(findings))
+    return Corpus(tuple(observations), tuple(skipped), tuple(findings), facts)
 
 
 class _ParseCache:
@@ -157,6 +160,8 @@ def _parser_digest() -> str:
 
 
 _PARSER_MODULES = (
+    "catalog.py",
+    "classify.py",
     "codec.py",
     "credential_rules.py",
     "durations.py",
@@ -198,7 +203,17 @@ def _warnings_of_parsing() -> Iterator[list[str]]:
 
 POOL_MIN = 200
 """With this many files to parse (cache misses) or more, they are parsed by a process pool on every core."""
-_Loaded = tuple[Observation, tuple[RedactionFinding, ...]] | SourceError
+
+
+class Parsed(NamedTuple):
+    """One file's parse: the observation, what was masked in it, and what classification reads of it."""
+
+    observation: Observation
+    findings: tuple[RedactionFinding, ...]
+    facts: ObservationFacts
+
+
+_Loaded = Parsed | SourceError
 
 
 def _load_all(
@@ -240,15 +255,42 @@ def _load_all(
         for warning in warnings:
             log.warning("%s", warning)
         if not isinstance(loaded, SourceError):
-            cache.put(source.relative, digest, observation_to_json(loaded[0], loaded[1], warnings))
+            payload = observation_to_json(loaded.observation, loaded.findings, warnings, _plain_facts(loaded.facts))
+            cache.put(source.relative, digest, payload)
         yield source, loaded
 
 
 def _from_cache(hit: str) -> _Loaded:
-    observation, found, warnings = observation_from_json(hit)
+    observation, found, warnings, facts = observation_from_json(hit)
     for warning in warnings:
         log.warning("%s", warning)
-    return observation, found
+    return Parsed(observation, found, _facts_from_plain(facts) or facts_of(observation))
+
+
+def _plain_facts(facts: ObservationFacts) -> dict[str, Any]:
+    votes = facts.votes
+    return {
+        "classification": [facts.classification.operation_type, facts.classification.scope],
+        "verbs": sorted(facts.verbs),
+        "votes": {"tagged": votes.tagged, "stated": votes.stated, "commands": votes.commands},
+    }
+
+
+def _facts_from_plain(data: Any) -> ObservationFacts | None:
+    """The kept facts, or None when the entry has none or they do not read (they are then worked out)."""
+    try:
+        operation_type, scope = data["classification"]
+        votes = {key: {str(name): float(weight) for name, weight in data["votes"][key].items()} for key in _VOTES}
+        return ObservationFacts(
+            Classification(str(operation_type), str(scope)),
+            frozenset(str(verb) for verb in data["verbs"]),
+            OperationVotes(**votes),
+        )
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
+
+
+_VOTES = ("tagged", "stated", "commands")
 
 
 def _workers(files: int) -> int:
@@ -315,7 +357,7 @@ def _start_worker() -> None:
 
 def _in_worker(
     job: tuple[_Task, SourceFile],
-) -> tuple[str, tuple[Observation, tuple[RedactionFinding, ...]] | list[str], list[str], list[tuple[str, int, str]]]:
+) -> tuple[str, Parsed | list[str], list[str], list[tuple[str, int, str]]]:
     """One file in a worker; a SourceError travels as [source, problem] (it does not pickle)."""
     task, source = job
     digest, loaded, warnings = task(source)
@@ -326,13 +368,12 @@ def _in_worker(
     return digest, loaded, warnings, other
 
 
-def _parse_one(
-    source: SourceFile, text: str, settings: Settings, rules: RedactionRules, strict: bool
-) -> tuple[Observation, tuple[RedactionFinding, ...]]:
+def _parse_one(source: SourceFile, text: str, settings: Settings, rules: RedactionRules, strict: bool) -> Parsed:
     redacted = redact_text(text, source.relative, rules)
     observation = parse_source(source.relative, redacted.text, strict)
     observation, late = _redact_rebuilt_text(observation, redacted.text, rules)
-    return _capped(observation, settings.max_commands_per_source), redacted.findings + late
+    observation = _capped(observation, settings.max_commands_per_source)
+    return Parsed(observation, redacted.findings + late, facts_of(observation))
 
 
 class _Verbatim:
