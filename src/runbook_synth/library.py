@@ -351,7 +351,8 @@ def regenerate(
                 fast = _fast_report(root, folder, store, scan, today, check)
                 if fast is not None:
                     return fast
-            manifest = snapshot.manifest(scan, snapshot.recorded(store))
+            previous = snapshot.recorded(store)
+            manifest = snapshot.manifest(scan, previous, snapshot.recorded_files(store) if previous else [])
             with _captured_warnings() as warnings:
                 full = _regenerate_fully(
                     root, folder, store, settings, today, names, force, check, templates_dir, strict, progress
@@ -522,7 +523,8 @@ def _record(
         "core": snapshot.mining_inputs(scan, store, today),
         "taken_ns": scan.taken_ns,
         "paths": scan.paths,
-        "files": manifest,
+        "stats": snapshot.stat_digest(scan),
+        "settled": snapshot.settled(scan),
         "outputs": _outputs_digest(folder),
         "dues": dues,
         "stale": stale,
@@ -538,6 +540,9 @@ def _record(
         rows.update({name: None for name in store.regeneration_names(prefix) if name not in keep})
     previous = snapshot.recorded(store)
     same = previous is not None and {**previous, "taken_ns": 0} == {**payload, "taken_ns": 0}
+    files = json.dumps(manifest, ensure_ascii=False)
+    if store.regeneration(snapshot.FILES_RECORD) != files:
+        rows[snapshot.FILES_RECORD] = files
     # a record we cannot write only costs the next run its shortcut
     with contextlib.suppress(RunbookSynthError), store.transaction():
         if rows:
@@ -563,13 +568,16 @@ def _fast_report(
     dues = record.get("dues", [])
     if [due is not None and today > date.fromisoformat(due) for due in dues] != record.get("stale"):
         return None  # a runbook fell due for review since: the index changes
-    files = snapshot.unchanged_files(record, scan)
-    if files is None:
-        return None
-    if files != record.get("files") and not check:  # touched but not changed: size and mtime suffice again
-        record.update(files=files, taken_ns=scan.taken_ns)
-        with contextlib.suppress(RunbookSynthError):
-            store.set_regeneration(snapshot.RECORD, json.dumps(record, ensure_ascii=False, sort_keys=True))
+    if not (record.get("settled") is True and record.get("stats") == snapshot.stat_digest(scan)):
+        kept = snapshot.recorded_files(store)
+        files = snapshot.unchanged_files(record, kept, scan)
+        if files is None:
+            return None
+        if files != kept and not check:  # touched but not changed: size and mtime suffice again
+            record.update(taken_ns=scan.taken_ns, stats=snapshot.stat_digest(scan), settled=snapshot.settled(scan))
+            with contextlib.suppress(RunbookSynthError), store.transaction():
+                store.set_regeneration(snapshot.FILES_RECORD, json.dumps(files, ensure_ascii=False))
+                store.set_regeneration(snapshot.RECORD, json.dumps(record, ensure_ascii=False, sort_keys=True))
     for name, level, message in warnings or []:
         logging.getLogger(str(name)).log(int(level), "%s", message)
     results = tuple(

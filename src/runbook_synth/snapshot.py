@@ -36,7 +36,10 @@ from runbook_synth.state import StateStore, fingerprint_file, store_exists
 log = logging.getLogger(__name__)
 
 RECORD = "library"
-VERSION = "fast-3"
+FILES_RECORD = "library/files"
+"""The record's list of source files ([key, size, mtime_ns, digest] each), kept apart: a command that finds
+every file's size and mtime as recorded (the record's `stats`) never reads it."""
+VERSION = "fast-4"
 """Bump when the record's shape or what it covers changes: every older record then misses."""
 RUNBOOK_PREFIX = "runbook/"
 """Mined runbooks are kept under this name prefix and their sources digest (one row each)."""
@@ -192,14 +195,42 @@ def recorded(store: StateStore) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("version") == VERSION else None
 
 
-def manifest(found: Scan, previous: Mapping[str, Any] | None) -> list[list[Any]]:
+def recorded_files(store: StateStore) -> list[list[Any]]:
+    raw = store.regeneration(FILES_RECORD)
+    try:
+        files = json.loads(raw) if raw is not None else []
+    except ValueError:
+        return []
+    return files if isinstance(files, list) else []
+
+
+def stat_digest(found: Scan) -> str:
+    """Every source file's path, size and mtime in one digest."""
+    parts = (f"{relative}\x00{size}\x00{mtime}\x00" for relative, _, size, mtime in found.files)
+    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+def settled(found: Scan) -> bool:
+    """No file was modified within RACY_NS of the scan: its size and mtime can be trusted next time."""
+    return all(mtime < found.taken_ns - RACY_NS for _, _, _, mtime in found.files)
+
+
+def files_unchanged(record: Mapping[str, Any], store: StateStore, found: Scan) -> bool:
+    """Whether every source file is as the record saw it: by one digest of sizes and mtimes when none was
+    racy then, else file by file (`unchanged_files`)."""
+    if record.get("settled") is True and record.get("stats") == stat_digest(found):
+        return True
+    return unchanged_files(record, recorded_files(store), found) is not None
+
+
+def manifest(found: Scan, previous: Mapping[str, Any] | None, files: Sequence[Sequence[Any]]) -> list[list[Any]]:
     """[key, size, mtime_ns, digest] per source file, taken before the sources are read (a file changed while
-    they are read then differs next time); digests of files whose size and mtime match the previous record
-    (and were not racy then) are reused."""
+    they are read then differs next time); digests of files whose size and mtime match the previous record's
+    `files` (and were not racy then) are reused."""
     known = {}
     taken = 0
     if previous is not None:
-        known = {item[0]: item for item in previous.get("files", [])}
+        known = {item[0]: item for item in files}
         taken = int(previous.get("taken_ns", 0))
     listed: list[list[Any]] = []
     for relative, path, size, mtime in found.files:
@@ -212,10 +243,9 @@ def manifest(found: Scan, previous: Mapping[str, Any] | None) -> list[list[Any]]
     return listed
 
 
-def unchanged_files(record: Mapping[str, Any], found: Scan) -> list[list[Any]] | None:
+def unchanged_files(record: Mapping[str, Any], files: Sequence[Sequence[Any]], found: Scan) -> list[list[Any]] | None:
     """The record's file list with the mtimes of touched-but-unchanged files brought up to date, or None when
     a source file was added, removed or changed since the record was taken."""
-    files = record.get("files", [])
     if record.get("paths") != found.paths or len(files) != len(found.files):
         return None
     taken = int(record.get("taken_ns", 0))
@@ -286,7 +316,7 @@ def _warm_record(root: Path, settings: Settings, strict: bool, today: date) -> t
             store.close()
             return None
         found = scan(root, settings, (), strict, None)
-        if record.get("core") != mining_inputs(found, store, today) or unchanged_files(record, found) is None:
+        if record.get("core") != mining_inputs(found, store, today) or not files_unchanged(record, store, found):
             store.close()
             return None
     except (RunbookSynthError, OSError, ValueError, KeyError, TypeError):

@@ -349,3 +349,22 @@ def test_a_warm_answer_loads_no_parser_aligner_or_clusterer(root: Path, settings
     )
     shown = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, check=True)
     assert shown.stdout == "True []\n", shown.stderr
+
+
+def test_files_as_recorded_are_known_by_one_digest_without_reading_the_file_list(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When no file was racy as the record was taken, equal sizes and mtimes (one digest) are enough: the list
+    of every file's digest (megabytes at 50,000 files) is read only when something differs or was racy."""
+    regenerate(root, settings, today=DAY)
+    read: list[int] = []
+    real = snapshot.recorded_files
+    monkeypatch.setattr(snapshot, "recorded_files", lambda store: read.append(1) or real(store))
+    assert generation.generate(_request(root, settings, DAY)).from_snapshot
+    assert snapshot.survey_library(root, settings, today=DAY) is not None and not read
+    path = next(p for p in sorted((root / ".claude/observations").rglob("*.md")) if "deploy" in p.read_text())
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))  # touched, not changed
+    assert generation.generate(_request(root, settings, DAY)).from_snapshot and read  # checked file by file
+    path.write_text(path.read_text().replace("**Duration**: 20s", "**Duration**: 21s", 1))
+    assert not generation.generate(_request(root, settings, DAY)).from_snapshot
