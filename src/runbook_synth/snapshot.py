@@ -3,12 +3,15 @@
 After a successful `regenerate` the store keeps what it saw (every source file's size, mtime and content
 digest; one digest of the code, settings, configuration, templates and stored records) and what it found (the
 survey `runbook list` prints, with the warnings reading the sources gave, and every runbook it mined, as its
-JSON). A command whose inputs all match the record answers from it: `regenerate` (nothing to do), `list`, and
-one `generate` of a pattern the record holds. Any doubt (no record, a file touched or added, other settings, a
-newer package, records ingested since) takes the full path, which gives the same answer the slow way.
+JSON and as its undated markdown in the packaged /runbook template). A command whose inputs all match the
+record answers from it: `regenerate` (nothing to do), `list`, and one `generate` of a pattern the record holds
+(the slash command's markdown is then the kept text dated today; nothing is decoded or rendered). Any doubt
+(no record, a file touched or added, other settings, a newer package, records ingested since) takes the full
+path, which gives the same answer the slow way.
 
-Only sizes and mtimes are compared, and a file modified within RACY_NS of the scan that recorded it is
-digested again: a file changed within the same mtime tick is never trusted.
+Only sizes and mtimes are compared (one digest of them all when no file was racy as the record was taken),
+and a file modified within RACY_NS of the scan that recorded it is digested again: a file changed within the
+same mtime tick is never trusted.
 """
 
 from __future__ import annotations
@@ -388,8 +391,9 @@ class WarmRunbook:
 def warm_runbook(
     root: Path, settings: Settings, strict: bool, today: date, operation_type: str, scope: str
 ) -> WarmRunbook | None:
-    """The runbook the last regeneration mined for exactly this type and scope label (dated today), and a
-    corpus holding only what was skipped, when nothing it read has changed since; else None."""
+    """The runbook the last regeneration mined for exactly this type and scope label (dated today, decoded
+    when asked for if its markdown was kept), and a corpus holding only what was skipped, when nothing it read
+    has changed since; else None."""
     from runbook_synth.codec import runbook_from_json
 
     warm = _warm_record(root, settings, strict, today)
