@@ -566,21 +566,22 @@ class StateStore:
                         (name, payload),
                     )
 
-    def content_digest(self) -> tuple[str, int]:
+    def content_digest(self) -> tuple[str, bool]:
         """A digest of what generation reads from the store besides the parse cache (the remote records, by
-        their change counter and count; the runbook records, by content), and how many remote records there
-        are. Cheap with a million records: they are counted, not read."""
+        their change counter and highest rowid; the runbook records, by content), and whether there are
+        remote records. Cheap with a million records: none is read, nor counted (a count scans them all,
+        30 ms at a million, half a second from a cold disk cache)."""
         digest = hashlib.blake2b(digest_size=20)
         with self._guard():
             counter = self._conn.execute("SELECT counter FROM changes WHERE name = 'records'").fetchone()[0]
-            count = int(self._conn.execute("SELECT count(*) FROM records").fetchone()[0])
-            digest.update(f"records {counter} {count}\x00".encode())
+            highest = self._conn.execute("SELECT max(rowid) FROM records").fetchone()[0]
+            digest.update(f"records {counter} {highest}\x00".encode())
             cursor = self._conn.execute(f"SELECT {_RUNBOOK_COLUMNS} FROM runbooks ORDER BY name")
             while batch := cursor.fetchmany(_READ_BATCH):
                 for row in batch:
                     digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8", "surrogatepass"))
                     digest.update(b"\x00")
-        return digest.hexdigest(), count
+        return digest.hexdigest(), highest is not None
 
 
 _RUNBOOK_COLUMNS = "name, operation_type, scope, sources_digest, sources, run_count, step_count, generated"
