@@ -51,6 +51,7 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
     observations: list[Observation] = []
     findings: list[RedactionFinding] = []
     facts: dict[str, ObservationFacts] = {}
+    shared: dict[tuple[object, ...], ObservationFacts] = {}  # runs of one procedure mostly have equal facts
     with _ParseCache.open(root, settings, strict) as cache:
         # A secret in a file name must not reach sources, warnings or errors: every path is shown redacted.
         sources = [SourceFile(source.location, cache.shown(source.relative, rules)) for source in discovered]
@@ -62,7 +63,7 @@ def load_corpus(root: Path, settings: Settings, strict: bool = False) -> Corpus:
                 continue
             observations.append(loaded.observation)
             findings.extend(loaded.findings)
-            facts[loaded.observation.path] = loaded.facts
+            facts[loaded.observation.path] = shared.setdefault(_facts_key(loaded.facts), loaded.facts)
     if strict and skipped:
         first = skipped[0]
         raise SourceError(first.path, first.reason)
@@ -291,6 +292,15 @@ def _facts_from_plain(data: Any) -> ObservationFacts | None:
 
 
 _VOTES = ("tagged", "stated", "commands")
+
+
+def _facts_key(facts: ObservationFacts) -> tuple[object, ...]:
+    votes = facts.votes
+    return (
+        facts.classification,
+        facts.verbs,
+        *(tuple(sorted(part.items())) for part in (votes.tagged, votes.stated, votes.commands)),
+    )
 
 
 def _workers(files: int) -> int:
