@@ -57,6 +57,29 @@ def test_what_classification_reads_is_kept_with_each_parse(tmp_path: Path, monke
     assert not worked_out  # read back, not worked out again
 
 
+def test_parses_are_written_as_they_come_and_a_run_that_stops_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold run writes its parses in batches (a run of 50,000 files would otherwise hold every payload to
+    the end); a strict run that stops at a broken file keeps those written before it."""
+    from runbook_synth.errors import SourceError
+    from runbook_synth.ingest import local
+
+    monkeypatch.setattr(local._ParseCache, "BATCH", 2)
+    write_deployment_history(tmp_path)
+    notes = sorted((tmp_path / ".claude").rglob("*.md"))
+    (tmp_path / ".claude" / "observations" / "zz-broken.md").write_text(BROKEN)  # read last
+    StateStore.open(tmp_path).close()
+    with pytest.raises(SourceError, match=r"zz-broken\.md"):
+        load_corpus(tmp_path, Settings(), strict=True)
+    with StateStore.open(tmp_path, readonly=True) as store:
+        kept = store.parsed_digests()
+    assert len(kept) >= len(notes) - 1 and not any("zz-broken" in path for path in kept)
+    load_corpus(tmp_path, Settings())
+    with StateStore.open(tmp_path, readonly=True) as store:
+        assert len(store.parsed_digests()) == len(notes) + 1  # the broken note too, read leniently
+
+
 def test_a_changed_file_is_parsed_again_and_settings_are_part_of_the_key(tmp_path: Path) -> None:
     write_deployment_history(tmp_path)
     StateStore.open(tmp_path).close()

@@ -82,6 +82,7 @@ class _ParseCache:
         self.store = store
         self.key = key
         self.pending: list[tuple[str, str, str]] = []
+        self._failed = False
         self._shown_before = store.shown_paths() if store is not None else {}
         self._shown: dict[str, str] = {}
 
@@ -131,18 +132,32 @@ class _ParseCache:
     def put(self, path: str, digest: str, payload: str) -> None:
         if self.store is not None:
             self.pending.append((path, digest, payload))
+            if len(self.pending) >= self.BATCH:
+                self._write(shown=False)
+
+    BATCH = 1000
+    """Parses written per transaction: a cold run of 50,000 files would otherwise hold every payload (150 MB)
+    until the end. An entry is keyed by its content digest, so one written by a run that fails later is
+    still right."""
 
     def flush(self) -> None:
-        if self.store is None or (not self.pending and self._shown == self._shown_before):
+        self._write(shown=True)
+
+    def _write(self, shown: bool) -> None:
+        paths = shown and self._shown != self._shown_before
+        if self.store is None or self._failed or (not self.pending and not paths):
+            self.pending.clear()
             return
         try:
             with self.store.transaction():
                 for path, digest, payload in self.pending:
                     self.store.set_parsed(path, digest, payload)
-                if self._shown != self._shown_before:
+                if paths:
                     self.store.set_shown_paths(self._shown)
         except RunbookSynthError as error:
             log.warning("parse cache not updated: %s", error)
+            self._failed = True  # said once; the run goes on without the cache
+        self.pending.clear()
 
 
 def _cache_digest(key: str, path: str, text: str) -> str:
