@@ -11,9 +11,9 @@ warm with nothing changed, ``list`` and the one runbook again in the state a reg
 nightly job gives the slash command), and warm after 1 % of the files changed. (``list`` with no state
 at all costs what a cold regenerate costs, it parses every file, and is not measured.) Each figure is
 the median of ``--runs`` runs, fewer where the runs pass ``REPEAT_BUDGET`` seconds (so a run of a minute or
-more runs once, and the quick ones at the largest size still give a median of three). A micro-benchmark puts one note of 10,000 and one of 100,000
-commands through ``list`` and generation. Results go to ``benchmarks/results/speed.json`` and a markdown
-table is printed for the README. ``--profile`` also
+more runs once, and the quick ones at the largest size still give a median of three). A micro-benchmark
+puts one note of 10,000 and one of 100,000 commands through ``list`` and generation. Results go to
+``benchmarks/results/speed.json`` and a markdown table is printed for the README. ``--profile`` also
 records pyinstrument profiles of ``list`` and one generation at the largest size up to 10,000 files.
 """
 
