@@ -753,22 +753,8 @@ def _plan(
         len(runbook.steps),
         runbook.generated,
     )
-    if not any(outcome.writes for outcome in outcomes):
-        unchanged = RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED)
-        return _Plan(
-            unchanged,
-            twin=twin,
-            record=new_record,
-            digest=digest,
-            steps=steps,
-            mined_json=mined_json,
-            rendered=rendered,
-        )
-    outcome = Outcome.CREATED if Outcome.CREATED in outcomes else Outcome.UPDATED
-    written = tuple(text for text, change in zip(texts, outcomes, strict=True) if change.writes)
-    return _Plan(
-        RunbookResult(name, pattern.operation_type, pattern.scope, outcome, files=files),
-        texts=written,
+    plan = _Plan(
+        RunbookResult(name, pattern.operation_type, pattern.scope, Outcome.UNCHANGED),
         twin=twin,
         record=new_record,
         digest=digest,
@@ -776,6 +762,11 @@ def _plan(
         mined_json=mined_json,
         rendered=rendered,
     )
+    if not any(outcome.writes for outcome in outcomes):
+        return plan
+    outcome = Outcome.CREATED if Outcome.CREATED in outcomes else Outcome.UPDATED
+    written = tuple(text for text, change in zip(texts, outcomes, strict=True) if change.writes)
+    return replace(plan, result=replace(plan.result, outcome=outcome, files=files), texts=written)
 
 
 def _library_markdown(runbook: Runbook, templates_dir: Path | None) -> tuple[str, str | None]:
