@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from runbook_synth.memo import IdentityCache
+
 __all__ = [
     "CREDENTIAL_RULES",
     "CredentialKind",
@@ -190,20 +192,12 @@ def _program(word: str) -> str:
 
 
 _Table = dict[str, tuple[tuple[tuple[str, ...], CredentialRule], ...]]
-_TABLES: dict[int, tuple[tuple[CredentialRule, ...], _Table]] = {}
 
 
 def _by_program(rules: tuple[CredentialRule, ...]) -> _Table:
     """Rules keyed by program name, each with its subcommand words; looked up by the tuple's identity first
     (it is asked for on every command line, and hashing every rule each time was a sixth of parsing)."""
-    known = _TABLES.get(id(rules))
-    if known is not None and known[0] is rules:
-        return known[1]
-    table = _program_table(rules)
-    if len(_TABLES) > 16:
-        _TABLES.clear()
-    _TABLES[id(rules)] = (rules, table)  # the tuple is kept alive with its table, so its id is not reused
-    return table
+    return _TABLES(rules)
 
 
 @lru_cache(maxsize=16)
@@ -213,6 +207,9 @@ def _program_table(rules: tuple[CredentialRule, ...]) -> _Table:
         program, *subcommands = rule.program.split()
         table.setdefault(program.lower(), []).append((tuple(subcommands), rule))
     return {program: tuple(entries) for program, entries in table.items()}
+
+
+_TABLES: IdentityCache[tuple[CredentialRule, ...], _Table] = IdentityCache(_program_table)
 
 
 def programs(rules: tuple[CredentialRule, ...] = CREDENTIAL_RULES) -> tuple[str, ...]:

@@ -73,6 +73,7 @@ from typing import Any
 
 from runbook_synth.credential_rules import CREDENTIAL_RULES, CredentialRule, credential_spans, programs
 from runbook_synth.errors import ConfigError
+from runbook_synth.memo import IdentityCache
 from runbook_synth.models import RedactionFinding
 
 __all__ = ["RedactedText", "RedactionRules", "redact_path", "redact_text"]
@@ -1245,26 +1246,19 @@ def redact_text(text: str, path: str, rules: RedactionRules = RedactionRules(), 
     return _redact(text, path, rules, first_line, () if joined is None else (joined,))
 
 
-_FINDERS: dict[int, tuple[RedactionRules, tuple[_Finder, ...]]] = {}
-"""The finders of each rules object in use, by identity (the object is kept, so its id is not reused): the
-lru_caches below hash every credential rule on each call, a fifth of the time redacting a file name took."""
-
-
-def _finders(rules: RedactionRules) -> tuple[_Finder, ...]:
-    known = _FINDERS.get(id(rules))
-    if known is not None and known[0] is rules:
-        return known[1]
-    finders = (
+def _make_finders(rules: RedactionRules) -> tuple[_Finder, ...]:
+    return (
         _BUILTIN[0],
         *_extra_finders(rules.extra_patterns),
         *_BUILTIN[1:],
         _command_finder(rules.credential_rules),
         *_STRUCTURED,
     )
-    if len(_FINDERS) >= 64:
-        _FINDERS.clear()
-    _FINDERS[id(rules)] = (rules, finders)
-    return finders
+
+
+_finders: IdentityCache[RedactionRules, tuple[_Finder, ...]] = IdentityCache(_make_finders, size=64)
+"""The finders of each rules object in use, by identity: the lru_caches above hash every credential rule on
+each call, a fifth of the time redacting a file name took."""
 
 
 def _redact(text: str, path: str, rules: RedactionRules, first_line: int, views: tuple[str, ...]) -> RedactedText:

@@ -191,6 +191,7 @@ _PARSER_MODULES = (
     "ingest/local.py",
     "ingest/markdown.py",
     "ingest/observations.py",
+    "memo.py",
 )
 
 
