@@ -568,7 +568,7 @@ def _fast_report(
     dues = record.get("dues", [])
     if [due is not None and today > date.fromisoformat(due) for due in dues] != record.get("stale"):
         return None  # a runbook fell due for review since: the index changes
-    if not (record.get("settled") is True and record.get("stats") == snapshot.stat_digest(scan)):
+    if not snapshot.same_stats(record, scan):
         kept = snapshot.recorded_files(store)
         files = snapshot.unchanged_files(record, kept, scan)
         if files is None:

@@ -218,12 +218,16 @@ def settled(found: Scan) -> bool:
     return all(mtime < found.taken_ns - RACY_NS for _, _, _, mtime in found.files)
 
 
+def same_stats(record: Mapping[str, Any], found: Scan) -> bool:
+    """Every source file has the size and mtime the record saw, and none was racy then: unchanged, known by
+    one digest without reading the record's file list."""
+    return record.get("settled") is True and record.get("stats") == stat_digest(found)
+
+
 def files_unchanged(record: Mapping[str, Any], store: StateStore, found: Scan) -> bool:
-    """Whether every source file is as the record saw it: by one digest of sizes and mtimes when none was
-    racy then, else file by file (`unchanged_files`)."""
-    if record.get("settled") is True and record.get("stats") == stat_digest(found):
-        return True
-    return unchanged_files(record, recorded_files(store), found) is not None
+    """Whether every source file is as the record saw it: by `same_stats`, else file by file
+    (`unchanged_files`)."""
+    return same_stats(record, found) or unchanged_files(record, recorded_files(store), found) is not None
 
 
 def manifest(found: Scan, previous: Mapping[str, Any] | None, files: Sequence[Sequence[Any]]) -> list[list[Any]]:
