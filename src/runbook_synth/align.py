@@ -20,7 +20,7 @@ from rapidfuzz.distance import LCSseq
 
 from runbook_synth.models import Alignment, Column, CommandRun, Member, PreparedRun, RetryEpisode, Selection
 from runbook_synth.normalize import command_key, misspelled
-from runbook_synth.shell import is_noise, is_orientation
+from runbook_synth.shell import is_noise, is_orientation, launched
 
 _MERGE_DISTANCE = 4
 
@@ -328,23 +328,6 @@ def align_selection(selection: Selection) -> Alignment:
     runs = [prepare_run(index, observation.commands, keys) for index, observation in enumerate(executions)]
     aligned = align_sequences([run for run in runs if run.commands], keys)
     return Alignment(aligned.columns, aligned.run_count, tuple(keys.keys), tuple(runs), executions)
-
-
-_AFTER_DOUBLE_DASH = re.compile(r"\s--\s+(?=[A-Za-z./~])")
-_LAST_QUOTED = re.compile(r"^\S+(?:\s+\S+)*?\s+'([^'\n]+)'\s*$")
-
-
-def launched(command: str) -> str:
-    """The command a launcher runs, or "": what follows a standalone `--` (`op run --env-file=x -- cmd`,
-    `aws-vault exec prod -- cmd`), or the one quoted argument that ends the line (`sops exec-env f 'cmd'`)."""
-    text = command.strip()
-    if "\n" in text:
-        return ""
-    match = _AFTER_DOUBLE_DASH.search(text)
-    if match:
-        return text[match.end() :]
-    quoted = _LAST_QUOTED.match(text)
-    return quoted.group(1).strip() if quoted else ""
 
 
 def launcher_aliases(runs: Sequence[Sequence[CommandRun]]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from runbook_synth.catalog import COMMAND_TYPE_WORDS
 from runbook_synth.models import TYPE_ALIASES, Classification, Observation, OperationType, SourceKind
-from runbook_synth.shell import strip_wrappers, words
+from runbook_synth.shell import launched, strip_wrappers, words
 
 TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
     OperationType.ROLLBACK: (
@@ -531,19 +531,32 @@ VERB = re.compile(r"^[a-z][a-z0-9-]*$")
 
 def command_vocabulary(observation: Observation) -> frozenset[str]:
     """What a run did, as the set of its command verbs (`aws ecs update-service`, `docker push`, `curl`):
-    the program and the sub-commands after it, never the values, so staging and prod runs look alike."""
+    the program and the sub-commands after it, never the values, so staging and prod runs look alike. A
+    command started through a launcher (`dotenv -e .env.production -- gcloud run deploy …`, `sops exec-env f
+    'flyway migrate'`) counts as what it launches too, so runs that started it differently look alike."""
     verbs: set[str] = set()
     for run in observation.commands[:500]:
-        tokens = words(strip_wrappers(run.command.split("\n", 1)[0]))
-        if not tokens:
-            continue
-        found = [tokens[0].rsplit("/", 1)[-1]]
-        for token in tokens[1:]:
-            if len(found) == 3 or not VERB.match(token):
-                break
-            found.append(token)
-        verbs.add(" ".join(found))
+        line = run.command.split("\n", 1)[0]
+        verbs.update(found for found in (_verbs(line), _verbs(launched(line), inner=True)) if found)
     return frozenset(verbs)
+
+
+def _verbs(command: str, inner: bool = False) -> str:
+    """`aws ecs update-service` of `aws ecs update-service --cluster x`: the program and up to two
+    sub-commands; "" when there is no command, or (`inner`, what a launcher seemed to run) when its first
+    word is not a program's name (`git checkout -- notes.txt` launches nothing)."""
+    tokens = words(strip_wrappers(command))
+    if not tokens:
+        return ""
+    program = tokens[0].rsplit("/", 1)[-1]
+    if inner and not VERB.match(program) and "/" not in tokens[0]:
+        return ""
+    found = [program]
+    for token in tokens[1:]:
+        if len(found) == 3 or not VERB.match(token):
+            break
+        found.append(token)
+    return " ".join(found)
 
 
 @dataclass(frozen=True)

@@ -243,14 +243,16 @@ def _split_by_stated_type(
 
     Runs are grouped by their stated type (a tag's, else their words'); a smaller group joins a larger one
     unless both were tagged with their types, or their commands' centroids are less alike than
-    SAME_PROCEDURE. Runs whose notes name no type join the group their commands are closest to.
+    SAME_PROCEDURE. Runs whose notes name no type join the group their commands are closest to, when they
+    are as close to it as a run must be to join a cluster at all (1 - CONTENT_DISTANCE): a webhook rotation
+    that shares `curl` and `aws lambda wait` with an incident's runs, and nothing else, is not one of them.
     """
     stated: dict[str, list[Observation]] = defaultdict(list)
     unnamed: list[Observation] = []
     for observation in candidate:
         kind = found[observation.path].operation_type
         (unnamed if kind == OperationType.OTHER.value else stated[kind]).append(observation)
-    if len(stated) < 2:
+    if not stated:
         return [candidate]
     kept: list[tuple[list[Observation], bool, Vector]] = []
     """Each kept group with its tag flag and the sum of its runs' vectors (cosine needs no mean)."""
@@ -261,18 +263,33 @@ def _split_by_stated_type(
         for other, other_tagged, other_centroid in kept:
             if tagged and other_tagged:
                 continue
-            if _cosine(centroid, other_centroid) >= SAME_PROCEDURE:
+            if _cosine(centroid, other_centroid) >= SAME_PROCEDURE or _does_all_of(group, other, vectors):
                 other.extend(group)
                 _add(other_centroid, centroid)
                 break
         else:
             kept.append((list(group), tagged, centroid))
+    apart: list[Observation] = []
     for observation in unnamed:
         vector = vectors[observation.path]
         members, _, centroid = max(kept, key=lambda item: _cosine(vector, item[2]))
+        if _cosine(vector, centroid) < 1.0 - CONTENT_DISTANCE:
+            apart.append(observation)
+            continue
         members.append(observation)
         _add(centroid, vector)
-    return [sorted(group, key=lambda o: o.path) for group, _, _ in kept]
+    groups = [sorted(group, key=lambda o: o.path) for group, _, _ in kept]
+    return [*groups, apart] if apart else groups
+
+
+def _does_all_of(group: Sequence[Observation], other: Sequence[Observation], vectors: dict[str, Vector]) -> bool:
+    """Every run of `group` runs every command nearly all of `other`'s runs run (four in five): the same
+    procedure with extra steps or stray commands ("migrated billing-api to 2.4.2" over the same build, push
+    and `gcloud run deploy` plus a `gcloud auth login`), however little alike the extras make their vectors.
+    A group that leaves out part of the other's core (a rollback without the build) is not."""
+    counts = Counter(verb for o in other for verb in vectors[o.path])
+    core = {verb for verb, count in counts.items() if count * 5 >= len(other) * 4}
+    return bool(core) and all(core <= vectors[o.path].keys() for o in group)
 
 
 def _scope_in(observation: Observation, kind: str, found: dict[str, Classification]) -> str:
@@ -557,7 +574,8 @@ def _adopted_types(
 ) -> frozenset[str]:
     """The types whose runs are taken as the type asked for: only when the chosen groups hold no run of that
     type at all (the user's word is then the best evidence there is), runs nothing types (`other`), and runs
-    of a type nothing vouches for: no tag, no command verb naming it, and at most half of their notes' words
+    of a type nothing vouches for: no tag, no command verb naming it in half of the runs or more (an `az webapp
+    restart` done in a third of the runs does not make a slot swap an incident), and at most half of their notes' words
     naming it ("released …", "hotfix …", "rolled … forward" over the same `aws s3 sync`)."""
     if operation_type == OperationType.OTHER.value:
         return frozenset()
@@ -574,7 +592,7 @@ def _adopted_types(
 
 def _unvouched(kind: str, runs: Sequence[Observation], corpus: Corpus) -> bool:
     votes = [observation_facts(corpus, observation).votes for observation in runs]
-    if any(kind in vote.tagged or kind in vote.commands for vote in votes):
+    if any(kind in vote.tagged for vote in votes) or sum(kind in vote.commands for vote in votes) * 2 >= len(votes):
         return False
     said = sum(sum(vote.stated.values()) for vote in votes)
     return sum(vote.stated.get(kind, 0.0) for vote in votes) * 2 <= said

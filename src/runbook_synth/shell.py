@@ -587,6 +587,23 @@ def strip_wrappers(command: str) -> str:
     return rest.strip()
 
 
+_AFTER_DOUBLE_DASH = re.compile(r"\s--\s+(?=[A-Za-z./~])")
+_LAST_QUOTED = re.compile(r"^\S+(?:\s+\S+)*?\s+'([^'\n]+)'\s*$")
+
+
+def launched(command: str) -> str:
+    """The command a launcher runs, or "": what follows a standalone `--` (`op run --env-file=x -- cmd`,
+    `aws-vault exec prod -- cmd`), or the one quoted argument that ends the line (`sops exec-env f 'cmd'`)."""
+    text = command.strip()
+    if "\n" in text:
+        return ""
+    match = _AFTER_DOUBLE_DASH.search(text)
+    if match:
+        return text[match.end() :]
+    quoted = _LAST_QUOTED.match(text)
+    return quoted.group(1).strip() if quoted else ""
+
+
 def program_of(command: str) -> str:
     """The program a command runs, after wrappers: `aws`, `docker`, `terraform`, ..."""
     tokens = words(strip_wrappers(command))

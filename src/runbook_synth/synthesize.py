@@ -69,8 +69,8 @@ def synthesize(
         counts = ", ".join(f"{count} {kind}" for kind, count in selection.adopted)
         warnings.append(
             f"No run was recorded as {selection.operation_type}: these runs ({counts}) are taken as it because "
-            "you asked for it and nothing else says what they were (no tag, no command naming a type, no "
-            "agreement in their notes). Tag the notes to be sure."
+            "you asked for it and nothing else says what they were (no tag, no command most of them ran naming a "
+            "type, no agreement in their notes). Tag the notes to be sure."
         )
     if skipped:
         warnings.append(f"{len(skipped)} source file(s) were skipped: " + "; ".join(skipped[:10]))

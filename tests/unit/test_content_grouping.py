@@ -401,3 +401,72 @@ def test_a_journal_whose_words_name_no_run_joins_the_group_whose_command_it_name
     assert code == 0, err
     cited = [source for entry in json.loads(out)["troubleshooting"] for source in entry["sources"]]
     assert any("2026-07-02-flyway-stuck.md" in source for source in cited), cited
+
+
+NOMAD_RELEASE = [
+    "nomad job validate jobs/web.nomad.hcl",
+    "nomad job plan -var image_tag={v} jobs/web.nomad.hcl",
+    "nomad job run -var image_tag={v} jobs/web.nomad.hcl",
+    "nomad job status -short web",
+    "curl -fsS https://web.acme.test/health",
+]
+
+
+def test_runs_that_start_their_commands_through_a_launcher_group_with_those_that_do_not(tmp_path: Path) -> None:
+    """Half the runs ran the nomad commands through `infisical run --env=prod --` (a launcher src/ does not
+    know) and call the work an incident; they are the same procedure as the bare runs, not another pattern."""
+    for index in range(6):
+        version = f"1.{index}.0"
+        commands = [command.replace("{v}", version) for command in NOMAD_RELEASE]
+        if index % 2:
+            commands = [f"infisical run --env=prod -- {c}" if c.startswith("nomad") else c for c in commands]
+            title, sentence = f"incident: web {version} out to stop the 500s", "paged at 2am"
+        else:
+            title, sentence = f"shipped web {version} to the nomad cluster", "routine"
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"web-{index}", title, sentence, commands)
+    found = patterns(tmp_path)
+    assert sorted(found.values()) == [6], found
+
+
+CERT_ROTATION = [
+    "step ca certificate api.acme.test api.crt api.key --provisioner acme",
+    "kubectl -n edge create secret tls api-tls --cert=api.crt --key=api.key --dry-run=client -o yaml",
+    "kubectl -n edge apply -f api-tls.yaml",
+    "openssl s_client -connect api.acme.test:443 -servername api.acme.test",
+]
+SETUP = ["step ca bootstrap --ca-url https://ca.acme.test", "step ca health", "kubectl config use-context edge-prod"]
+
+
+def test_runs_worded_as_another_type_that_did_every_core_command_and_more_join_the_procedure(tmp_path: Path) -> None:
+    """Two runs called migrations did all four commands of the three others plus three setup commands; the
+    extras make their vectors unalike, but leaving nothing out they are the same procedure."""
+    for index in range(5):
+        migrated = index >= 3
+        commands = SETUP + CERT_ROTATION if migrated else CERT_ROTATION
+        title = "migrated api tls to the new CA" if migrated else "deployed the renewed api tls certificate"
+        note(tmp_path, f"2026-0{index + 1}-1{index}", f"api-tls-{index}", title, "expiring in 9 days", commands)
+    found = patterns(tmp_path)
+    assert sorted(found.values()) == [5], found
+
+
+SYMLINK_SWITCH = [
+    "ls -1 /srv/shop/releases | tail -3",
+    "ln -sfn /srv/shop/releases/{r} /srv/shop/current",
+    "readlink /srv/shop/current",
+    "curl -fsS http://localhost:8080/health",
+]
+
+
+def test_a_command_type_only_a_few_runs_name_does_not_vouch_for_the_group(tmp_path: Path) -> None:
+    """One run in four also restarted the service (`systemctl restart`, an incident's verb); that does not
+    make the procedure an incident, so asked for the shop's rollback the runs are taken as it."""
+    for index in range(4):
+        commands = [command.replace("{r}", f"2026091{index}") for command in SYMLINK_SWITCH]
+        if index == 0:
+            commands.insert(3, "sudo systemctl restart shop")
+        note(
+            tmp_path, f"2026-0{index + 1}-1{index}", f"shop-{index}", "shop switched to the older bits", "ok", commands
+        )
+    code, out, err = _generate(tmp_path, "rollback", "shop")
+    assert code == 0, err
+    assert json.loads(out)["run_count"] == 4
