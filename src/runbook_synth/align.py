@@ -265,29 +265,45 @@ def roaming_keys(
         if len(places.get(key_id, ())) < min_runs:
             places.setdefault(key_id, []).extend(values)
     roaming: set[int] = set()
+    known = _usual(sequences, common)
+    before, after = _anchors(sequences, known)
     for key_id, values in places.items():
         present = len(values) + (len(partial.get(key_id, ())) if len(values) >= min_runs else 0)
         if key_id in repeated or len(values) < min_runs or present >= common * len(sequences):
             continue
-        if statistics.pstdev(values) > spread:
+        if statistics.pstdev(values) > spread and not _anchored(before[key_id], after[key_id]):
             roaming.add(key_id)
-    return roaming | _unanchored_pairs(sequences, min_runs, common, repeated)
+    return roaming | _unanchored_pairs(len(sequences), known, (before, after), min_runs, repeated)
 
 
-def _unanchored_pairs(sequences: Sequence[Sequence[int]], min_runs: int, common: float, repeated: set[int]) -> set[int]:
-    """Commands seen in too few runs for a spread (two, when `min_runs` is 3, and at most a fifth of the
-    runs) that share no neighbour.
+def _anchored(before: Sequence[int], after: Sequence[int]) -> bool:
+    """At least half the runs that have a command have it between the same two usual commands: a step
+    (reordered with a neighbour in the others), however much stray commands move its relative place."""
+    pairs = Counter(zip(before, after, strict=True))
+    return max(pairs.values(), default=0) * 2 >= len(before)
 
-    A step, optional or not, sits between the same steps whenever it is done: its nearest common command
-    before it, or after it, is the same in the runs that have it. A command typed while looking around
-    lands anywhere; when both its neighbours differ in every run that has it, it is not a step.
-    """
+
+def _usual(sequences: Sequence[Sequence[int]], common: float) -> tuple[Counter[int], set[int]]:
+    """How many runs have each command, and the commands at least `common` of the runs have."""
     presence: Counter[int] = Counter()
     for sequence in sequences:
         presence.update(set(sequence))
-    usual = {key_id for key_id, count in presence.items() if count >= common * len(sequences)}
-    before: dict[int, list[int]] = {}
-    after: dict[int, list[int]] = {}
+    return presence, {key_id for key_id, count in presence.items() if count >= common * len(sequences)}
+
+
+def _anchors(
+    sequences: Sequence[Sequence[int]], known: tuple[Counter[int], set[int]]
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """For each command not in most runs, the nearest command most runs have before it and after it, in each
+    run that has it (-1 and -2 for the start and the end).
+
+    A step, optional or not, sits between the same steps whenever it is done, however many stray commands
+    make its relative place move (`ansible … lb -m service -a 'state=reloaded'` always after the status
+    check and before the health check); a command typed while looking around lands anywhere.
+    """
+    _, usual = known
+    before: dict[int, list[int]] = defaultdict(list)
+    after: dict[int, list[int]] = defaultdict(list)
     for sequence in sequences:
         previous = -1
         anchors: list[int] = []
@@ -298,12 +314,37 @@ def _unanchored_pairs(sequences: Sequence[Sequence[int]], min_runs: int, common:
         following = -2
         for position in range(len(sequence) - 1, -1, -1):
             key_id = sequence[position]
-            rare = 2 <= presence[key_id] < min_runs and presence[key_id] * 5 <= len(sequences)
-            if rare and key_id not in repeated and key_id not in usual:
-                before.setdefault(key_id, []).append(anchors[position])
-                after.setdefault(key_id, []).append(following)
-            if key_id in usual:
+            if key_id not in usual:
+                before[key_id].append(anchors[position])
+                after[key_id].append(following)
+            else:
                 following = key_id
+    return before, after
+
+
+def _unanchored_pairs(
+    runs: int,
+    known: tuple[Counter[int], set[int]],
+    anchors: tuple[dict[int, list[int]], dict[int, list[int]]],
+    min_runs: int,
+    repeated: set[int],
+) -> set[int]:
+    """Commands seen in too few runs for a spread (two, when `min_runs` is 3, and at most a fifth of the
+    runs) that share no neighbour.
+
+    A step, optional or not, sits between the same steps whenever it is done: its nearest common command
+    before it, or after it, is the same in the runs that have it. A command typed while looking around
+    lands anywhere; when both its neighbours differ in every run that has it, it is not a step.
+    """
+    presence, usual = known
+    rare = {
+        key_id
+        for key_id, count in presence.items()
+        if 2 <= count < min_runs and count * 5 <= runs and key_id not in repeated and key_id not in usual
+    }
+    every_before, every_after = anchors
+    before = {key_id: every_before[key_id] for key_id in rare}
+    after = {key_id: every_after[key_id] for key_id in rare}
     return {
         key_id
         for key_id, anchors in before.items()
@@ -336,20 +377,25 @@ def launcher_aliases(runs: Sequence[Sequence[CommandRun]]) -> dict[str, str]:
     is shown as most runs wrote it; only its key follows the bare command.
 
     No list of launchers: the runs are the evidence. `X … -- terraform apply` aliases `terraform apply`
-    only when that (the same key) was also run bare, at least as often as wrapped; a wrapper every run used
-    is left as written, and so is `kubectl exec pod -- sh` when nobody ran `sh` on its own.
+    only when that (the same key) was also run bare, in at least as many runs as wrapped (a wrapped command
+    retried after a failure counts once); a wrapper every run used is left as written, and so is `kubectl
+    exec pod -- sh` when nobody ran `sh` on its own.
     """
     bare: Counter[str] = Counter()
     wrapped: Counter[str] = Counter()
     inner: dict[str, str] = {}
     for run in runs:
+        keys: set[str] = set()
+        launches: set[str] = set()
         for command in run:
             key = command_key(command.command)
-            bare[key] += 1
+            keys.add(key)
             text = launched(command.command)
             if text and command_key(text) != key:
                 inner[command.command] = command_key(text)
-                wrapped[command_key(text)] += 1
+                launches.add(command_key(text))
+        bare.update(keys)
+        wrapped.update(launches)
     return {command: key for command, key in inner.items() if bare[key] >= wrapped[key]}
 
 

@@ -537,7 +537,7 @@ def command_vocabulary(observation: Observation) -> frozenset[str]:
     verbs: set[str] = set()
     for run in observation.commands[:500]:
         line = run.command.split("\n", 1)[0]
-        verbs.update(found for found in (_verbs(line), _verbs(launched(line), inner=True)) if found)
+        verbs.update(found for found in (_verbs(line), _verbs(launched(run.command), inner=True)) if found)
     return frozenset(verbs)
 
 

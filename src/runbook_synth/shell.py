@@ -589,12 +589,14 @@ def strip_wrappers(command: str) -> str:
 
 _AFTER_DOUBLE_DASH = re.compile(r"\s--\s+(?=[A-Za-z./~])")
 _LAST_QUOTED = re.compile(r"^\S+(?:\s+\S+)*?\s+'([^'\n]+)'\s*$")
+_CONTINUED = re.compile(r"[ \t]*\\\n[ \t]*")
 
 
 def launched(command: str) -> str:
     """The command a launcher runs, or "": what follows a standalone `--` (`op run --env-file=x -- cmd`,
-    `aws-vault exec prod -- cmd`), or the one quoted argument that ends the line (`sops exec-env f 'cmd'`)."""
-    text = command.strip()
+    `aws-vault exec prod -- cmd`), or the one quoted argument that ends the line (`sops exec-env f 'cmd'`).
+    A line continued with a backslash, inside the quotes or out, is one line."""
+    text = _CONTINUED.sub(" ", command.strip())
     if "\n" in text:
         return ""
     match = _AFTER_DOUBLE_DASH.search(text)

@@ -470,3 +470,35 @@ def test_a_command_type_only_a_few_runs_name_does_not_vouch_for_the_group(tmp_pa
     code, out, err = _generate(tmp_path, "rollback", "shop")
     assert code == 0, err
     assert json.loads(out)["run_count"] == 4
+
+
+def test_a_launcher_that_quotes_a_continued_command_runs_the_joined_command() -> None:
+    from runbook_synth.shell import launched
+
+    text = "sops exec-env secrets.enc.env 'az webapp deployment slot swap --name portal \\\n  --slot staging'"
+    assert launched(text) == "az webapp deployment slot swap --name portal --slot staging"
+
+
+def test_a_wrapped_command_retried_after_a_failure_counts_once_for_its_run() -> None:
+    """Three runs ran `flyway migrate` bare, three through a launcher (one of them twice, retrying): as many
+    runs of each, so the wrapped ones are the same step."""
+    from runbook_synth.align import launcher_aliases
+    from runbook_synth.models import CommandRun, Provenance
+    from runbook_synth.normalize import command_key
+
+    def run(*commands: str) -> list[CommandRun]:
+        return [CommandRun(command, Provenance("note.md", line)) for line, command in enumerate(commands, 1)]
+
+    bare = "flyway -configFiles=conf/prod.conf migrate"
+    wrapped = f"vault-run prod -- {bare}"
+    runs = [run(bare), run(bare), run(bare), run(wrapped, wrapped), run(wrapped), run(wrapped)]
+    assert launcher_aliases(runs) == {wrapped: command_key(bare)}
+
+
+def test_a_step_between_the_same_two_steps_is_a_step_however_far_stray_commands_move_it() -> None:
+    """Key 6 (reload the load balancer, in 4 runs of 6) sits between the status check (4) and the health
+    check (5) in two runs and swapped with the status check in two; stray commands (3, 7) and an optional
+    first step (2) move its relative place by more than a step's usual spread."""
+    sequences = [[2, 3, 0, 0, 4, 5], [2, 0, 0, 4, 5], [2, 0, 0, 4, 6, 5], [0, 7, 0, 6, 4, 5], [0, 0, 6, 4, 5]]
+    sequences.append([2, 0, 0, 4, 6, 5])
+    assert 6 not in roaming_keys(sequences)
