@@ -377,25 +377,20 @@ def launcher_aliases(runs: Sequence[Sequence[CommandRun]]) -> dict[str, str]:
     is shown as most runs wrote it; only its key follows the bare command.
 
     No list of launchers: the runs are the evidence. `X … -- terraform apply` aliases `terraform apply`
-    only when that (the same key) was also run bare, in at least as many runs as wrapped (a wrapped command
-    retried after a failure counts once); a wrapper every run used is left as written, and so is `kubectl
-    exec pod -- sh` when nobody ran `sh` on its own.
+    only when that (the same key) was also run bare, at least as often as wrapped; a wrapper every run used
+    is left as written, and so is `kubectl exec pod -- sh` when nobody ran `sh` on its own.
     """
     bare: Counter[str] = Counter()
     wrapped: Counter[str] = Counter()
     inner: dict[str, str] = {}
     for run in runs:
-        keys: set[str] = set()
-        launches: set[str] = set()
         for command in run:
             key = command_key(command.command)
-            keys.add(key)
+            bare[key] += 1
             text = launched(command.command)
             if text and command_key(text) != key:
                 inner[command.command] = command_key(text)
-                launches.add(command_key(text))
-        bare.update(keys)
-        wrapped.update(launches)
+                wrapped[command_key(text)] += 1
     return {command: key for command, key in inner.items() if bare[key] >= wrapped[key]}
 
 

@@ -479,22 +479,6 @@ def test_a_launcher_that_quotes_a_continued_command_runs_the_joined_command() ->
     assert launched(text) == "az webapp deployment slot swap --name portal --slot staging"
 
 
-def test_a_wrapped_command_retried_after_a_failure_counts_once_for_its_run() -> None:
-    """Three runs ran `flyway migrate` bare, three through a launcher (one of them twice, retrying): as many
-    runs of each, so the wrapped ones are the same step."""
-    from runbook_synth.align import launcher_aliases
-    from runbook_synth.models import CommandRun, Provenance
-    from runbook_synth.normalize import command_key
-
-    def run(*commands: str) -> list[CommandRun]:
-        return [CommandRun(command, Provenance("note.md", line)) for line, command in enumerate(commands, 1)]
-
-    bare = "flyway -configFiles=conf/prod.conf migrate"
-    wrapped = f"vault-run prod -- {bare}"
-    runs = [run(bare), run(bare), run(bare), run(wrapped, wrapped), run(wrapped), run(wrapped)]
-    assert launcher_aliases(runs) == {wrapped: command_key(bare)}
-
-
 def test_a_step_between_the_same_two_steps_is_a_step_however_far_stray_commands_move_it() -> None:
     """Key 6 (reload the load balancer, in 4 runs of 6) sits between the status check (4) and the health
     check (5) in two runs and swapped with the status check in two; stray commands (3, 7) and an optional
