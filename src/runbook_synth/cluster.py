@@ -38,6 +38,7 @@ from runbook_synth.models import (
     Selection,
     SourceKind,
 )
+from runbook_synth.normalize import mask_text, mentions_error
 from runbook_synth.shell import strip_wrappers, words
 
 
@@ -84,7 +85,8 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
 
     Failures, journals and runs without commands follow their word label to the group most of that label's
     executions joined; a failure or journal whose label no run has joins the group whose program and
-    sub-command it names (`_group_named_by_commands`). Deterministic: runs are visited in path order, groups
+    sub-command it names (`_group_named_by_commands`), else the group whose runs printed its error
+    (`_group_named_by_errors`). Deterministic: runs are visited in path order, groups
     largest first.
     """
     executions = sorted((o for o in corpus.observations if o.is_execution), key=lambda o: o.path)
@@ -106,6 +108,7 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
             moved[(old.operation_type, old.scope)][label] += 1
             result[observation.path] = Classification(*label)
     programs: list[tuple[tuple[str, str], list[str]]] | None = None
+    errors: dict[str, set[tuple[str, str]]] | None = None
     for observation in corpus.observations:
         if observation.path in by_path:
             continue
@@ -118,9 +121,51 @@ def group_by_content(corpus: Corpus, found: dict[str, Classification]) -> dict[s
             if programs is None:
                 programs = [(label, _group_verbs(group)) for label, group in labelled]
             named = _group_named_by_commands(observation, programs)
+            if named is None:
+                if errors is None:
+                    errors = _group_errors(labelled)
+                named = _group_named_by_errors(observation, errors)
             if named is not None:
                 result[observation.path] = Classification(*named)
     return result
+
+
+ERROR_LINE = 16
+"""Characters a masked error line needs before it can name a group: "Error" or "failed" alone says nothing."""
+
+
+def _error_lines(text: str) -> set[str]:
+    """The masked lines of an error text long enough to tell one error from another (ids, numbers and
+    digests masked, so the same error in another run is the same line)."""
+    lines = {mask_text(" ".join(line.split())) for line in text.splitlines()[:20]}
+    return {line for line in lines if len(line) >= ERROR_LINE}
+
+
+def _group_errors(labelled: Sequence[tuple[tuple[str, str], list[Observation]]]) -> dict[str, set[tuple[str, str]]]:
+    """Each error line the groups' runs printed (commands that failed, or whose output says an error), with
+    the labels of the groups that printed it."""
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for label, group in labelled:
+        for observation in group:
+            for command in observation.commands:
+                if command.output and (command.failed or mentions_error(command.output)):
+                    for line in _error_lines(command.output):
+                        found[line].add(label)
+    return found
+
+
+def _group_named_by_errors(lesson: Observation, errors: dict[str, set[tuple[str, str]]]) -> tuple[str, str] | None:
+    """The group a failure or journal whose words and commands match no group belongs to by its error: the
+    one group whose runs' failed commands printed the error it quotes ("(Conflict) Cannot modify this site
+    because another operation is in progress", in a journal that names neither the app nor `az webapp`)."""
+    failure = lesson.failure
+    if failure is None:
+        return None
+    labels: set[tuple[str, str]] = set()
+    for message in failure.error_messages[:5]:
+        for line in _error_lines(message):
+            labels |= errors.get(line, set())
+    return labels.pop() if len(labels) == 1 else None
 
 
 def _group_verbs(group: Sequence[Observation]) -> list[str]:

@@ -125,6 +125,13 @@ _ERROR_WORDS = re.compile(
     r"conflict|expired|invalid|fatal|too many|exhausted|unauthori[sz]ed|forbidden)\b|exception\b|throttl",
     re.IGNORECASE,
 )
+
+
+def mentions_error(text: str) -> bool:
+    """Whether the start of a text says something went wrong (`Error`, `denied`, `409 … conflict`, ...)."""
+    return bool(_ERROR_WORDS.search(text[:500]))
+
+
 _HTTP_HEADER = re.compile(r"^(?:[a-z][a-z0-9]*(?:-[a-z0-9]+)+|[A-Z][a-z]+(?:-[A-Z][a-z]+)+|date|server|via):\s")
 _PLACEHOLDER_OUTPUT = re.compile(r"^\(?(?:no output|none|n/a|empty|-)\)?\.?$", re.IGNORECASE)
 

@@ -486,3 +486,58 @@ def test_a_step_between_the_same_two_steps_is_a_step_however_far_stray_commands_
     sequences = [[2, 3, 0, 0, 4, 5], [2, 0, 0, 4, 5], [2, 0, 0, 4, 6, 5], [0, 7, 0, 6, 4, 5], [0, 0, 6, 4, 5]]
     sequences.append([2, 0, 0, 4, 6, 5])
     assert 6 not in roaming_keys(sequences)
+
+
+def observe_run(root: Path, day: str, title: str, calls: list[tuple[str, str]]) -> None:
+    """An /observe execution note: each call's command and output."""
+    folder = root / ".claude" / "observations" / day
+    folder.mkdir(parents=True, exist_ok=True)
+    body = "".join(
+        f"### Bash - 10:0{i}:00\n**Input**:\n```bash\n{command}\n```\n**Output**:\n```\n{output}\n```\n"
+        f"**Duration**: 2s\n\n"
+        for i, (command, output) in enumerate(calls)
+    )
+    text = f"---\nmode: execution\ndate: {day}\ncontext: {title}\ntags: []\n---\n\n# {title}\n\n## Tool Calls\n\n{body}"
+    (folder / f"execution-{day}.md").write_text(text, encoding="utf-8")
+
+
+HELD = """---
+title: stuck behind a held lock
+category: error
+date: 2026-07-09
+---
+
+# stuck behind a held lock
+
+## Symptoms
+```
+Error submitting job: Unexpected response code: 409 (evaluation 7f3c2a91 blocked by a running deployment)
+```
+
+## Fix
+```bash
+sleep 60
+```
+"""
+
+
+def test_a_journal_whose_words_and_commands_name_no_group_joins_the_one_whose_runs_printed_its_error(
+    tmp_path: Path,
+) -> None:
+    """The journal names neither the job nor `nomad job`; the 409 it quotes is what one run's `nomad job run`
+    printed, so it is one of that procedure's lessons."""
+    for index in range(4):
+        run = f"nomad job run -var image_tag=1.{index}.0 jobs/web.nomad.hcl"
+        calls = [("nomad job plan jobs/web.nomad.hcl", '+/- Job: "web"'), (run, "==> Monitoring evaluation")]
+        if index == 2:
+            error = "Error submitting job: Unexpected response code: 409 (evaluation 1b2d4e6f blocked by a running deployment)"
+            calls.insert(1, (run, error))
+        calls.append(("curl -fsS https://web.acme.test/health", "ok"))
+        observe_run(tmp_path, f"2026-0{index + 1}-1{index}", f"shipped web 1.{index}.0 to the nomad cluster", calls)
+    journal = tmp_path / ".claude" / "journals" / "error" / "2026-07-09-held-lock.md"
+    journal.parent.mkdir(parents=True)
+    journal.write_text(HELD, encoding="utf-8")
+    code, out, err = _generate(tmp_path, "deployment", "")
+    assert code == 0, err
+    cited = [source for entry in json.loads(out)["troubleshooting"] for source in entry["sources"]]
+    assert any("2026-07-09-held-lock.md" in source for source in cited), cited
