@@ -735,6 +735,8 @@ class TruthStep:
     mean_seconds: float
     median_seconds: float = 0.0
     """Median of the successful call's real seconds over the runs that did the step."""
+    swap_next: float = 0.0
+    """Chance the step traded places with the next one in a run (the two are independent)."""
 
 
 @dataclass(frozen=True)
@@ -937,6 +939,7 @@ def write_corpus(
                         step.rate,
                         step.mean_seconds,
                         _median([seconds[step.key] for seconds in step_seconds if step.key in seconds] or [0.0]),
+                        step.swap_next,
                     )
                     for step in procedure.steps
                 ),

@@ -15,7 +15,8 @@ Metrics, per procedure (averaged over procedures unless said otherwise):
 
 - recall: required truth steps found among the generated commands;
 - precision: generated commands that are a truth step (a duplicated or stray command counts against it);
-- tau: Kendall tau between truth order and generated order of the matched commands;
+- tau: Kendall tau between truth order and generated order of the matched commands; a step the generator
+  swaps with the next one in some runs (``swap_next``: the two are independent) may come in either order;
 - placeholders: token-level exactness of matched commands (a position that varied across the corpus's runs is
   a ``{...}`` placeholder, a position that did not is the literal value);
 - optional: optional truth steps shown optional (the step's flag, or its own ``command_support`` below 90 % of
@@ -38,6 +39,7 @@ One-off operations (a single run each) must be refused: generate raises (the CLI
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import math
@@ -200,15 +202,16 @@ def placeholder_score(truth: str, generated: str, samples: Sequence[dict[str, st
     return correct, len(truth_tokens)
 
 
-def kendall_tau(order: Sequence[int]) -> float:
-    """Kendall tau between 0..n-1 and `order` (the generated positions of truth steps in truth order)."""
+def kendall_tau(order: Sequence[int], either_way: frozenset[tuple[int, int]] = frozenset()) -> float:
+    """Kendall tau between 0..n-1 and `order` (the generated positions of truth steps in truth order); a pair
+    (i, j) in ``either_way`` (independent steps, i before j) is concordant in either order."""
     n = len(order)
     if n < 2:
         return 1.0
     concordant = discordant = 0
     for i in range(n):
         for j in range(i + 1, n):
-            if order[i] < order[j]:
+            if order[i] < order[j] or ((i, j) in either_way and order[i] != order[j]):
                 concordant += 1
             elif order[i] > order[j]:
                 discordant += 1
@@ -480,8 +483,16 @@ def score_runbook(truth: ProcedureTruth, runbook: dict[str, Any], corpus_runs: f
     optional_steps = [i for i, step in enumerate(truth.steps) if step.optional and 2 <= seen[i] < runs]
     recall = sum(i in matched_truth for i in required) / len(required) if required else 1.0
     precision = len(pairs) / len(units) if units else 0.0
-    order = [units[matched_truth[i]][0] * 1000 + units[matched_truth[i]][1] for i in sorted(matched_truth)]
-    tau = kendall_tau(order)
+    ranked = sorted(matched_truth)
+    order = [units[matched_truth[i]][0] * 1000 + units[matched_truth[i]][1] for i in ranked]
+    # Steps the generator trades places (swap_next) are independent: either order is the procedure.
+    swappable = {i for i, step in enumerate(truth.steps) if step.swap_next > 0}
+    either_way = frozenset(
+        (a, b)
+        for a, b in itertools.combinations(range(len(ranked)), 2)
+        if ranked[b] == ranked[a] + 1 and ranked[a] in swappable
+    )
+    tau = kendall_tau(order, either_way)
     correct = total = 0
     details: list[str] = []
     for i, j in pairs:

@@ -245,6 +245,13 @@ def test_wrong_steps_score_less(corpus: ProcedureTruth) -> None:
     assert score_runbook(corpus, {**perfect, "steps": over}).placeholders < 1.0
     swapped = [steps[0], steps[1], steps[3], steps[2], *steps[4:]]
     assert score_runbook(corpus, {**perfect, "steps": swapped}).tau < 1.0
+    # Steps 1 and 2 are independent (the generator trades their places in some runs): either order is right,
+    # but trading either with a third step is not.
+    assert corpus.steps[1].swap_next > 0 and not corpus.steps[0].swap_next
+    independent = [steps[0], steps[2], steps[1], *steps[3:]]
+    assert score_runbook(corpus, {**perfect, "steps": independent}).tau == 1.0
+    assert score_runbook(corpus, {**perfect, "steps": [steps[1], steps[0], *steps[2:]]}).tau < 1.0
+    assert score_runbook(corpus, {**perfect, "steps": [steps[0], steps[3], steps[2], steps[1], *steps[4:]]}).tau < 1.0
     extra = [*steps, {"commands": ["aws sts get-caller-identity"], "optional": False}]
     assert score_runbook(corpus, {**perfect, "steps": extra}).precision < 1.0
     twice = copy.deepcopy(steps)
