@@ -172,6 +172,17 @@ def _is_unusable(exc: sqlite3.Error) -> bool:
     return not (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc))
 
 
+_DISTINCT_SCOPES = """
+WITH RECURSIVE seen(scope) AS (
+    SELECT MIN(scope) FROM records WHERE source = ?1
+    UNION ALL
+    SELECT (SELECT MIN(scope) FROM records WHERE source = ?1 AND scope > seen.scope) FROM seen
+    WHERE seen.scope IS NOT NULL
+)
+SELECT scope FROM seen WHERE scope IS NOT NULL
+"""
+
+
 class StateStore:
     """The one SQLite connection to the state store; every method is one statement or one transaction."""
 
@@ -419,11 +430,11 @@ class StateStore:
         return int(str(rows[0][0]))
 
     def scopes(self, source: str) -> tuple[str, ...]:
-        """The distinct scopes of a source, sorted."""
-        return tuple(
-            str(row[0])
-            for row in self._rows("SELECT DISTINCT scope FROM records WHERE source = ? ORDER BY scope", (source,))
-        )
+        """The distinct scopes of a source, sorted.
+
+        A skip scan down the (source, scope, ...) index: one seek per distinct scope, not a walk over every
+        record (SELECT DISTINCT read all 1,000,000 events of four log groups, 0.09 s a call)."""
+        return tuple(str(row[0]) for row in self._rows(_DISTINCT_SCOPES, (source,)))
 
     def cursor(self, source: str, name: str) -> str | None:
         """Where fetching a source stopped last time (a token, a timestamp), or None to start from scratch."""

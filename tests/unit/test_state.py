@@ -165,6 +165,14 @@ def test_scopes_and_counts_per_scope(store: StateStore) -> None:
     assert store.count_records("github", "b/repo") == 2
 
 
+def test_scopes_skip_scan_finds_every_distinct_scope_of_its_source_only(store: StateStore) -> None:
+    scopes = ["", "a", "a/b", "b", "z" * 3, "é"]
+    store.put_records(rec(f"k{i}", i, scope=scopes[i % len(scopes)], source="cloudwatch") for i in range(600))
+    store.put_records(rec(f"g{i}", i, scope=f"other{i % 3}", source="github") for i in range(30))
+    assert store.scopes("cloudwatch") == tuple(sorted(scopes))
+    assert store.scopes("github") == ("other0", "other1", "other2")
+
+
 def test_cursors_and_etags_round_trip_and_overwrite(store: StateStore) -> None:
     assert store.cursor("cloudwatch", "/aws/lambda/api") is None
     store.set_cursor("cloudwatch", "/aws/lambda/api", "token-1")

@@ -859,6 +859,7 @@ def observations_from_store(store: StateStore, repos: Iterable[str] | None = Non
         runs: list[_StoredRun] = []
         logs: dict[int, str] = {}
         files: dict[tuple[str, str], tuple[WorkflowJob, ...]] = {}
+        parsed: dict[str, tuple[WorkflowJob, ...]] = {}  # a workflow file is stored once per commit, mostly unchanged
         for record in store.records(SOURCE, scope=repo):
             try:
                 payload = json.loads(record.payload)
@@ -871,7 +872,10 @@ def observations_from_store(store: StateStore, repos: Iterable[str] | None = Non
             elif kind == RecordKind.LOG:
                 logs[int(payload["job_id"])] = str(payload.get("text") or "")
             elif kind == RecordKind.WORKFLOW and payload.get("text"):
-                files[(payload["path"], payload["sha"])] = parse_workflow(str(payload["text"]))
+                text = str(payload["text"])
+                if text not in parsed:
+                    parsed[text] = parse_workflow(text)
+                files[(payload["path"], payload["sha"])] = parsed[text]
         executions = {run.path: _execution(run, logs, files) for run in runs}
         observations.extend(executions.values())
         observations.extend(_recoveries(runs, executions))

@@ -175,10 +175,13 @@ class WorkflowJob:
     steps: tuple[WorkflowStep, ...]
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML was built with it
+
+
 def parse_workflow(text: str) -> tuple[WorkflowJob, ...]:
     """The jobs and steps of a workflow file; empty when it is not YAML or has no `jobs:` mapping."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError:
         return ()
     if not isinstance(document, dict) or not isinstance(document.get("jobs"), dict):
