@@ -435,3 +435,28 @@ def test_runbooks_mined_in_forked_processes_are_those_one_process_mines(
     assert str(os.getpid()) not in {pid for _, pid in in_forks}  # but mined in the children
     assert forked_report == serial_report
     assert _library(other) == _library(root)
+
+
+def test_only_runbooks_whose_sources_parse_differently_are_mined_again(
+    root: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sources digest follows what parsing gave each file: bytes the parse does not see (blank lines at
+    the end) mine nothing again; a new line of notes in a deployment run mines its runbook again."""
+    regenerate(root, settings, today=DAY)
+    mined_patterns: list[str] = []
+    real = library.mine_runbook
+
+    def counting(mined: library.MinedCorpus, pattern: Any, settings: Settings, today: date) -> Any:
+        mined_patterns.append(f"{pattern.operation_type} {pattern.scope}")
+        return real(mined, pattern, settings, today)
+
+    monkeypatch.setattr(library, "mine_runbook", counting)
+    path = _first_deployment(root)
+    text = path.read_text()
+    path.write_text(text + "\n\n\n")
+    report = regenerate(root, settings, today=DAY)
+    assert {r.outcome for r in report.results} == {Outcome.UNCHANGED}
+    assert mined_patterns == []
+    path.write_text(text.replace("## Tool Calls", "Checked the dashboard first.\n\n## Tool Calls", 1))
+    report = regenerate(root, settings, today=DAY)
+    assert "deployment lambda" in mined_patterns
