@@ -39,7 +39,6 @@ One-off operations (a single run each) must be refused: generate raises (the CLI
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import math
@@ -488,9 +487,7 @@ def score_runbook(truth: ProcedureTruth, runbook: dict[str, Any], corpus_runs: f
     # Steps the generator trades places (swap_next) are independent: either order is the procedure.
     swappable = {i for i, step in enumerate(truth.steps) if step.swap_next > 0}
     either_way = frozenset(
-        (a, b)
-        for a, b in itertools.combinations(range(len(ranked)), 2)
-        if ranked[b] == ranked[a] + 1 and ranked[a] in swappable
+        (a, a + 1) for a in range(len(ranked) - 1) if ranked[a + 1] == ranked[a] + 1 and ranked[a] in swappable
     )
     tau = kendall_tau(order, either_way)
     correct = total = 0
